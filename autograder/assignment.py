@@ -1,0 +1,112 @@
+"""An assignment's description, read from ``autograder/suites/<name>/assignment.toml``.
+
+Everything homework-specific is data in that folder (tasks, points, limits, probes, hidden
+and public checks, the mistake catalogue), so a second homework is a new folder.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .sandbox import Limits
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+SUITES_DIR = PACKAGE_DIR / "suites"
+
+
+@dataclass(frozen=True)
+class Task:
+    """One graded part of the homework and the files it lives in."""
+
+    id: str
+    title: str
+    files: tuple[str, ...]
+    points: float
+    manual: bool = False
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """A homework: its tasks, where its checks and solutions are, its sandbox limits."""
+
+    name: str
+    title: str
+    suite_dir: Path
+    solutions_dir: Path
+    release_dir: Path
+    seed: int
+    notebook: str
+    tasks: tuple[Task, ...]
+    limits: Limits
+
+    @property
+    def probes(self) -> Path:
+        return self.suite_dir / "probes.py"
+
+    @property
+    def public_dir(self) -> Path:
+        return self.suite_dir / "public"
+
+    @property
+    def automatic_tasks(self) -> tuple[Task, ...]:
+        return tuple(t for t in self.tasks if not t.manual)
+
+    @property
+    def max_score(self) -> float:
+        return sum(t.points for t in self.tasks)
+
+    @property
+    def submission_files(self) -> tuple[str, ...]:
+        return tuple(f for t in self.tasks for f in t.files)
+
+    def task(self, task_id: str) -> Task:
+        for task in self.tasks:
+            if task.id == task_id:
+                return task
+        raise KeyError(f"{self.name} has no task {task_id!r}")
+
+    def hidden_suite_files(self) -> list[Path]:
+        """The files a student must never see: hidden checks, mistake catalogue, variants."""
+        return sorted(
+            p
+            for p in self.suite_dir.iterdir()
+            if p.is_file() and p.name not in ("probes.py", "assignment.toml")
+        )
+
+
+def available() -> list[str]:
+    """Names of the assignments this kit has suites for."""
+    return sorted(p.parent.name for p in SUITES_DIR.glob("*/assignment.toml"))
+
+
+def load(name: str) -> Assignment:
+    """Read an assignment's description; a clear error names what is missing."""
+    config_path = SUITES_DIR / name / "assignment.toml"
+    if not config_path.is_file():
+        known = ", ".join(available()) or "none"
+        raise FileNotFoundError(f"no assignment {name!r} (known: {known})")
+    config = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    tasks = tuple(
+        Task(
+            id=t["id"],
+            title=t["title"],
+            files=tuple(t["files"]),
+            points=float(t["points"]),
+            manual=bool(t.get("manual", False)),
+        )
+        for t in config["tasks"]
+    )
+    return Assignment(
+        name=config["name"],
+        title=config["title"],
+        suite_dir=config_path.parent,
+        solutions_dir=PROJECT_ROOT / config["solutions"],
+        release_dir=PROJECT_ROOT / config["release"],
+        seed=int(config["seed"]),
+        notebook=config.get("notebook", f"{name}.ipynb"),
+        tasks=tasks,
+        limits=Limits.from_mapping(config.get("limits", {})),
+    )

@@ -1,0 +1,261 @@
+"""How a check is written: a small pytest function, a docstring a student can read, points,
+a declared dependency, and failures that carry what was called, expected, actual and a hint.
+
+    @check("optimizer", points=4, depends=["optimizer.loads"])
+    def test_adam_matches_reference(submission, reference):
+        '''Adam follows the update rule over 25 steps on tensors of several shapes.'''
+        got = submission.call("optimizer", "run_steps", ...)
+        expect_close(got["params"], want, what="parameters after 25 steps", ...)
+
+Checks run in the trusted process and only ever see plain data that came back from the
+sandbox (``ProbeResult``), so a comparison here cannot be patched by student code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pytest
+
+VISIBILITIES = ("visible", "hidden", "after_due_date")
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """A check's declaration: which task it scores, its points and what it depends on."""
+
+    task: str
+    points: float
+    depends: tuple[str, ...] = ()
+    visibility: str = "visible"
+    name: str = ""
+
+
+def check(
+    task: str,
+    *,
+    points: float,
+    depends: Sequence[str] = (),
+    visibility: str = "visible",
+    name: str | None = None,
+) -> Callable[[Callable], Callable]:
+    """Declare a pytest function as a graded check of ``task``.
+
+    ``name`` defaults to the function name without ``test_``; the check's id is
+    ``<task>.<name>``. ``depends`` lists check ids that must pass first; otherwise this check
+    is skipped with the reason.
+    """
+    if visibility not in VISIBILITIES:
+        raise ValueError(f"visibility must be one of {VISIBILITIES}")
+
+    def mark(function: Callable) -> Callable:
+        check_name = name or function.__name__.removeprefix("test_")
+        spec = CheckSpec(task, float(points), tuple(depends), visibility, check_name)
+        function.check_spec = spec  # type: ignore[attr-defined]
+        return pytest.mark.check(spec)(function)
+
+    return mark
+
+
+@dataclass
+class Deviation:
+    """Where expected and actual differ most."""
+
+    where: str
+    expected: float | None
+    actual: float | None
+    abs_error: float | None
+    rel_error: float | None
+
+
+class CheckFailed(AssertionError):
+    """A failed check, with everything the feedback needs to explain it."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        called: str | None = None,
+        expected: str | None = None,
+        actual: str | None = None,
+        hint: str | None = None,
+        deviation: Deviation | None = None,
+        mistakes: Iterable[str] = (),
+        series: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.called = called
+        self.expected = expected
+        self.actual = actual
+        self.hint = hint
+        self.deviation = deviation
+        self.mistakes = list(mistakes)
+        self.series = series or []
+
+
+@dataclass
+class Evidence:
+    """Extra data a passing or failing check attaches for the report (plots)."""
+
+    series: list[dict[str, Any]] = field(default_factory=list)
+
+
+def describe(value: Any, limit: int = 600) -> str:
+    """A short, readable rendering of a value for feedback (arrays summarised)."""
+    if isinstance(value, np.ndarray):
+        with np.printoptions(precision=6, threshold=20, edgeitems=3, suppress=False):
+            body = np.array2string(value, separator=", ")
+        text = f"array(shape={tuple(value.shape)}, dtype={value.dtype}) {body}"
+    elif isinstance(value, float):
+        text = f"{value:.10g}"
+    elif isinstance(value, (list, tuple)) and all(isinstance(v, float) for v in value):
+        inner = ", ".join(f"{v:.10g}" for v in value)
+        text = f"[{inner}]" if isinstance(value, list) else f"({inner})"
+    else:
+        text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def as_float_array(value: Any, *, what: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """Validate data from the sandbox as a float64 array (of ``shape``) or fail the check."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "fiub":
+            raise CheckFailed(f"{what}: got an array of dtype {value.dtype}, expected numbers")
+        array = value.astype(np.float64)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        array = np.asarray(float(value))
+    elif isinstance(value, list):
+        try:
+            array = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise CheckFailed(f"{what}: got {describe(value)}, expected numbers") from None
+    else:
+        raise CheckFailed(f"{what}: got {describe(value)}, expected numbers")
+    if shape is not None and array.shape != tuple(shape):
+        raise CheckFailed(
+            f"{what} has shape {tuple(array.shape)}, expected {tuple(shape)}",
+            expected=f"shape {tuple(shape)}",
+            actual=f"shape {tuple(array.shape)}",
+        )
+    return array
+
+
+def largest_deviation(actual: np.ndarray, expected: np.ndarray) -> Deviation:
+    """The entry where ``actual`` is furthest from ``expected`` (same shapes), NaN first."""
+    diff = np.abs(actual - expected)
+    bad = ~np.isfinite(actual) & np.isfinite(expected)
+    flat = int(np.argmax(bad)) if bad.any() else int(np.nanargmax(np.where(np.isnan(diff), -1, diff)))
+    index = np.unravel_index(flat, expected.shape) if expected.ndim else ()
+    want, got = float(expected[index]), float(actual[index])
+    abs_error = abs(got - want) if np.isfinite(got) else None
+    rel_error = abs_error / abs(want) if abs_error is not None and want != 0 else None
+    where = "index " + str(tuple(int(i) for i in index)) if index else "the value"
+    return Deviation(where, want, got if np.isfinite(got) else None, abs_error, rel_error)
+
+
+def close(actual: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> bool:
+    """Element-wise closeness with none of numpy's traps: shapes must match exactly (no
+    broadcasting, so an empty array is never close to a full one) and NaN is never close."""
+    if actual.shape != expected.shape:
+        return False
+    if not np.all(np.isfinite(actual)) and not np.array_equal(
+        np.isfinite(actual), np.isfinite(expected)
+    ):
+        return False
+    with np.errstate(invalid="ignore"):
+        ok = np.abs(actual - expected) <= atol + rtol * np.abs(expected)
+        ok |= (actual == expected) & ~np.isnan(expected)
+    return bool(np.all(ok))
+
+
+def matching_mistakes(
+    actual: np.ndarray, variants: Mapping[str, Any], rtol: float, atol: float
+) -> list[str]:
+    """Ids of known-wrong variants whose output ``actual`` matches (and only those)."""
+    found = []
+    for mistake_id, variant_output in variants.items():
+        if variant_output is None:
+            continue
+        want = np.asarray(variant_output, dtype=np.float64)
+        if close(actual, want, rtol, atol):
+            found.append(mistake_id)
+    return found
+
+
+def expect_close(
+    actual: Any,
+    expected: Any,
+    *,
+    what: str,
+    called: str | None = None,
+    rtol: float = 1e-5,
+    atol: float = 1e-7,
+    hint: str | None = None,
+    variants: Mapping[str, Any] | None = None,
+    series: list[dict[str, Any]] | None = None,
+) -> np.ndarray:
+    """Fail unless ``actual`` (data from the sandbox) matches ``expected`` within tolerance.
+
+    ``variants`` maps mistake ids to what a known-wrong version of the reference returns on
+    the same inputs; the feedback names a mistake only when the student's output matches it.
+    """
+    want = np.asarray(expected, dtype=np.float64)
+    got = as_float_array(actual, what=what, shape=want.shape)
+    if close(got, want, rtol, atol):
+        return got
+    mistakes = matching_mistakes(got, variants or {}, rtol, atol)
+    raise CheckFailed(
+        f"{what} differs from the expected values",
+        called=called,
+        expected=describe(want),
+        actual=describe(got),
+        hint=hint,
+        deviation=largest_deviation(got, want),
+        mistakes=mistakes,
+        series=series,
+    )
+
+
+def expect(
+    condition: bool,
+    message: str,
+    *,
+    called: str | None = None,
+    expected: Any = None,
+    actual: Any = None,
+    hint: str | None = None,
+    mistakes: Iterable[str] = (),
+) -> None:
+    """Fail with ``message`` unless ``condition`` holds."""
+    if not condition:
+        raise CheckFailed(
+            message,
+            called=called,
+            expected=None if expected is None else describe(expected),
+            actual=None if actual is None else describe(actual),
+            hint=hint,
+            mistakes=mistakes,
+        )
+
+
+def line_series(
+    title: str, xlabel: str, ylabel: str, lines: Mapping[str, Sequence[float]], log_y: bool = False
+) -> dict[str, Any]:
+    """Plot data for the report: each line is a label and its y values (x = 0, 1, …)."""
+    def clean(values: Sequence[float]) -> list[float | None]:
+        return [float(v) if np.isfinite(v) else None for v in np.asarray(values, dtype=float).ravel()]
+
+    return {
+        "title": title,
+        "xlabel": xlabel,
+        "ylabel": ylabel,
+        "log_y": log_y,
+        "lines": [
+            {"label": label, "x": list(range(len(clean(ys)))), "y": clean(ys)}
+            for label, ys in lines.items()
+        ],
+    }

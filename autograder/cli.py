@@ -1,0 +1,173 @@
+"""The ``autograder`` command: release, check, grade, merge-manual, doctor, benchmark."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import assignment as assignments
+from . import output, report
+from .grading import GradingError, GradingOptions, grade_batch
+from .sandbox import LAYERS
+from .submission import discover
+
+console = Console(stderr=True)
+
+
+def _assignment(name: str | None) -> assignments.Assignment:
+    known = assignments.available()
+    if name is None:
+        if len(known) != 1:
+            raise click.UsageError(f"name the assignment with --assignment ({', '.join(known)})")
+        name = known[0]
+    try:
+        return assignments.load(name)
+    except FileNotFoundError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+assignment_option = click.option(
+    "--assignment", "-a", "assignment_name", help="Assignment name (default: the only one)."
+)
+layer_option = click.option(
+    "--layer", type=click.Choice(LAYERS), help="Force a sandbox layer (default: strongest that works)."
+)
+
+
+@click.group()
+@click.version_option(package_name="autograder")
+def main() -> None:
+    """Grade the hw1 deep-learning homework: sandboxed student code, hidden pytest checks."""
+
+
+@main.command()
+@click.argument("name")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for the student bundle.")
+def release(name: str, out: Path) -> None:
+    """Write the student bundle of assignment NAME (stubs, statement, notebook, public checks)."""
+    from .release import ReleaseLeakError, release_assignment
+
+    try:
+        release_assignment(name, out, root=assignments.PROJECT_ROOT)
+    except ReleaseLeakError as exc:
+        console.print(f"[red]release refused:[/red] {exc}")
+        sys.exit(2)
+    console.print(f"released {name} to {out}")
+
+
+@main.command("check")
+@click.argument("directory", default=".", type=click.Path(exists=True, path_type=Path))
+@assignment_option
+@layer_option
+def check_command(directory: Path, assignment_name: str | None, layer: str | None) -> None:
+    """Run the public checks on your own work in DIRECTORY (default: here)."""
+    spec = _assignment(assignment_name)
+    submissions = discover([directory], spec)[:1]
+    results: list[dict[str, Any]] = []
+    try:
+        grade_batch(spec, submissions, GradingOptions(suites=("public",), layer=layer), results.append)
+    except GradingError as exc:
+        raise click.ClickException(str(exc)) from None
+    for result in results:
+        click.echo(report.render_check_report(result))
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for results and reports.")
+@assignment_option
+@layer_option
+@click.option("--cold", is_flag=True, help="A fresh process per task instead of forking a warm one.")
+@click.option("--reveal", is_flag=True, help="Show hidden checks' inputs and values (after the due date).")
+@click.option("--public-only", is_flag=True, help="Run only the public checks.")
+@click.option(
+    "--fail-under", type=float, metavar="PCT",
+    help="Exit 1 if any submission scores under PCT percent of the automatic points.",
+)
+def grade(
+    paths: tuple[Path, ...],
+    out: Path,
+    assignment_name: str | None,
+    layer: str | None,
+    cold: bool,
+    reveal: bool,
+    public_only: bool,
+    fail_under: float | None,
+) -> None:
+    """Grade submissions: each PATH is a submission (folder or notebook) or a folder of them."""
+    spec = _assignment(assignment_name)
+    try:
+        submissions = discover(list(paths), spec)
+    except (FileNotFoundError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    options = GradingOptions(
+        suites=("public",) if public_only else ("public", "hidden"),
+        layer=layer,
+        warm=not cold,
+        reveal=reveal,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    results: list[dict[str, Any]] = []
+    with Progress(
+        TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.description}"), console=console, transient=True,
+    ) as progress:  # fmt: skip
+        bar = progress.add_task("", total=len(submissions))
+
+        def on_result(result: dict[str, Any]) -> None:
+            output.write_submission(out, result)
+            results.append(result)
+            progress.update(bar, advance=1, description=result["submission"])
+
+        try:
+            grade_batch(spec, submissions, options, on_result)
+        except GradingError as exc:
+            raise click.ClickException(str(exc)) from None
+    report.render_summary(results, out)
+    _print_table(results)
+    console.print(f"reports: {out / 'summary.html'} and {out}/<submission>/feedback.html")
+    if fail_under is not None and any(_automatic_percent(r) < fail_under for r in results):
+        sys.exit(1)
+
+
+def _automatic_percent(result: dict[str, Any]) -> float:
+    available = sum(t["max_score"] for t in result["tasks"] if not t["manual"])
+    return 100.0 * result["score"] / available if available else 100.0
+
+
+def _print_table(results: list[dict[str, Any]]) -> None:
+    if not results:
+        console.print("no submissions found")
+        return
+    table = Table(title="hw1 grades" if results[0]["assignment"] == "hw1" else "grades")
+    table.add_column("submission")
+    for task in results[0]["tasks"]:
+        table.add_column(task["id"], justify="right")
+    table.add_column("total", justify="right")
+    table.add_column("sandbox")
+    for result in results:
+        cells = [
+            "—" if t["score"] is None else f"{t['score']:g}/{t['max_score']:g}" for t in result["tasks"]
+        ]
+        table.add_row(
+            result["submission"], *cells, f"{result['score']:g}/{result['max_score']:g}",
+            result["sandbox"]["layer"],
+        )  # fmt: skip
+    Console().print(table)
+
+
+@main.command("merge-manual")
+@click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("scores_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def merge_manual(out: Path, scores_csv: Path) -> None:
+    """Merge hand-given scores for the answers (CSV: submission,score,comment) into OUT."""
+    problems = output.apply_manual_scores(out, scores_csv)
+    for problem in problems:
+        console.print(f"[yellow]{problem}[/yellow]")
+    console.print(f"merged {scores_csv} into {out}")

@@ -1,0 +1,484 @@
+"""Run an assignment's pytest checks over a batch of submissions and score them.
+
+One pytest session grades the whole batch: the suite is collected once, every check is
+parametrised over the submissions, and items run submission by submission, task by task, so
+each task's code is loaded once in its own sandboxed child. A plugin turns pytest's reports
+into ``CheckOutcome`` records; dependencies between checks become skips with the reason.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import platform
+import sys
+import tempfile
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+
+from . import __version__
+from .assignment import Assignment
+from .checks import CheckFailed, CheckSpec, Deviation
+from .mistakes import Mistake, load_catalogue
+from .sandbox import LoadResult, ProbeResult, Sandbox, TaskOutput
+from .submission import Submission, answers_text
+
+DETAIL_FIELDS = ("called", "expected", "actual", "deviation", "series")
+
+
+@dataclass
+class CheckOutcome:
+    """The verdict of one check on one submission, with what the feedback needs."""
+
+    id: str
+    task: str
+    title: str
+    status: str
+    score: float
+    max_score: float
+    message: str
+    hint: str | None = None
+    visibility: str = "visible"
+    called: str | None = None
+    expected: str | None = None
+    actual: str | None = None
+    deviation: dict[str, Any] | None = None
+    mistakes: list[dict[str, str]] = field(default_factory=list)
+    series: list[dict[str, Any]] = field(default_factory=list)
+    depends: list[str] = field(default_factory=list)
+
+    def as_dict(self, reveal: bool) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        if self.visibility != "visible" and not reveal:
+            for name in DETAIL_FIELDS:
+                data[name] = [] if name == "series" else None
+        return data
+
+
+_STATUS_WORDS = {
+    "timeout": "did not finish in time (an endless loop, or far too slow?)",
+    "crashed": "stopped the process",
+    "bad_answer": "returned data the grader cannot read",
+    "error": "could not be run",
+}
+
+
+class SubmissionUnderTest:
+    """What a check sees of a submission: probe calls into the sandbox, and source text.
+
+    Tasks are opened lazily, one at a time, in a fresh sandboxed child; opening another
+    task closes the previous one and keeps what it printed.
+    """
+
+    def __init__(self, submission: Submission, assignment: Assignment, sandbox: Sandbox):
+        self.submission = submission
+        self.name = submission.name
+        self.assignment = assignment
+        self.sandbox = sandbox
+        self.current_task: str | None = None
+        self.loads: dict[str, LoadResult] = {}
+        self.outputs: dict[str, TaskOutput] = {}
+
+    def load(self, task: str) -> LoadResult:
+        """Load ``task``'s code in a fresh child (once) and say whether it worked."""
+        if task in self.loads and self.current_task == task:
+            return self.loads[task]
+        if task in self.loads and not self.loads[task].ok:
+            return self.loads[task]
+        self.close()
+        spec = self.assignment.task(task)
+        entry = self.submission.entry_for(spec.files, self.assignment.notebook)
+        if entry is None:
+            result = LoadResult("missing_file", error=f"{spec.files[0]} was not submitted")
+        else:
+            files = dict(self.submission.files)
+            result = self.sandbox.open_task(files, entry)
+            self.current_task = task
+        self.loads[task] = result
+        return result
+
+    def close(self) -> None:
+        if self.current_task is not None:
+            output = self.sandbox.close_task()
+            previous = self.outputs.get(self.current_task)
+            if previous is not None:
+                output = TaskOutput(
+                    previous.stdout + output.stdout,
+                    previous.stderr + output.stderr,
+                    previous.truncated or output.truncated,
+                )
+            self.outputs[self.current_task] = output
+            self.current_task = None
+
+    def call(self, task: str, probe: str, *, timeout: float | None = None, **args: Any) -> ProbeResult:
+        """Run a probe on ``task``'s code; any failure comes back as a status, never raised."""
+        loaded = self.load(task)
+        if not loaded.ok:
+            return ProbeResult("error", error=f"the code did not load: {loaded.error}")
+        if self.current_task != task:  # a crash closed it; reload once for the next check
+            self.loads.pop(task, None)
+            loaded = self.load(task)
+            if not loaded.ok:
+                return ProbeResult("error", error=f"the code did not load: {loaded.error}")
+        result = self.sandbox.call(probe, timeout=timeout, **args)
+        if result.status == "crashed":
+            self.close()
+        return result
+
+    def require(self, task: str, probe: str, *, what: str, timeout: float | None = None,
+                **args: Any) -> Any:
+        """Like ``call`` but returns the value, or fails the check with a readable message."""
+        result = self.call(task, probe, timeout=timeout, **args)
+        if result.ok:
+            return result.value
+        raise probe_failure(result, what)
+
+    def source(self, task: str) -> str | None:
+        """The task's source as text, for static checks (read here, never executed)."""
+        spec = self.assignment.task(task)
+        entry = self.submission.entry_for(spec.files, self.assignment.notebook)
+        if entry is None:
+            return None
+        if entry.endswith(".ipynb"):
+            from .runtime.loader import notebook_code_cells
+
+            try:
+                return "\n\n".join(notebook_code_cells(self.submission.files[entry]))
+            except (ValueError, RecursionError):
+                return None
+        return self.submission.text(entry)
+
+
+def probe_failure(result: ProbeResult, what: str) -> CheckFailed:
+    """Turn a failed probe call into a student-readable check failure."""
+    if result.status == "missing":
+        return CheckFailed(result.error or f"{what}: a required name is missing", called=what)
+    if result.status == "raised":
+        first = (result.error or "").strip().splitlines()
+        last = first[-1] if first else ""
+        return CheckFailed(
+            f"{what} raised {last or result.error_type}",
+            called=what,
+            actual=result.error,
+        )
+    words = _STATUS_WORDS.get(result.status, result.status)
+    return CheckFailed(f"{what} {words}: {result.error}", called=what)
+
+
+def parse_python(source: str) -> ast.AST | None:
+    """Parse untrusted source for static checks; None when it cannot be parsed safely."""
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def load_reference(assignment: Assignment) -> SimpleNamespace:
+    """Import the reference solutions in the trusted process (they are the teacher's code)."""
+    modules: dict[str, ModuleType] = {}
+    solutions = str(assignment.solutions_dir)
+    sys.path.insert(0, solutions)
+    try:
+        for task in assignment.automatic_tasks:
+            for file_name in task.files:
+                path = assignment.solutions_dir / file_name
+                name = f"_reference_{assignment.name}_{path.stem}"
+                spec = importlib.util.spec_from_file_location(name, path)
+                if spec is None or spec.loader is None:
+                    raise ImportError(f"cannot import the reference {path}")
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[name] = module
+                spec.loader.exec_module(module)
+                modules[path.stem] = module
+    finally:
+        sys.path.remove(solutions)
+    return SimpleNamespace(**modules)
+
+
+class GradingPlugin:
+    """Feeds submissions to the checks and records every outcome."""
+
+    def __init__(
+        self,
+        assignment: Assignment,
+        submissions: list[Submission],
+        sandbox: Sandbox,
+        on_done: Callable[[Submission, SubmissionUnderTest, list[CheckOutcome], float], None],
+    ) -> None:
+        self.assignment = assignment
+        self.submissions = submissions
+        self.sandbox = sandbox
+        self.on_done = on_done
+        self.catalogue: dict[str, Mistake] = load_catalogue(assignment.suite_dir / "mistakes.toml")
+        self.task_order = {t.id: i for i, t in enumerate(assignment.tasks)}
+        self.outcomes: dict[int, dict[str, CheckOutcome]] = {}
+        self.current: tuple[int, SubmissionUnderTest, float] | None = None
+        self.collection_errors: list[str] = []
+        self._reference: SimpleNamespace | None = None
+
+    # -- fixtures the checks use ------------------------------------------------------------
+    @pytest.fixture
+    def submission(self, request: pytest.FixtureRequest) -> SubmissionUnderTest:
+        index = request.param
+        if self.current is None or self.current[0] != index:
+            self._finish_current()
+            under_test = SubmissionUnderTest(self.submissions[index], self.assignment, self.sandbox)
+            self.current = (index, under_test, time.monotonic())
+        return self.current[1]
+
+    @pytest.fixture
+    def reference(self) -> SimpleNamespace:
+        if self._reference is None:
+            self._reference = load_reference(self.assignment)
+        return self._reference
+
+    @pytest.fixture
+    def rng(self, request: pytest.FixtureRequest) -> np.random.Generator:
+        spec = _spec(request.node)
+        return np.random.default_rng([self.assignment.seed, zlib.crc32(spec.name.encode())])
+
+    # -- pytest hooks -----------------------------------------------------------------------
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if "submission" in metafunc.fixturenames:
+            ids = [s.name for s in self.submissions]
+            metafunc.parametrize("submission", range(len(self.submissions)), ids=ids, indirect=True)
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        def key(pair: tuple[int, pytest.Item]) -> tuple:
+            position, item = pair
+            spec = _spec(item)
+            index = item.callspec.params.get("submission", 0) if hasattr(item, "callspec") else 0
+            return (index, self.task_order.get(spec.task, 99), spec.name != "loads", position)
+
+        for item in items:
+            if _spec(item, required=False) is None:
+                raise pytest.UsageError(f"{item.nodeid} is not declared with @check")
+        items[:] = [item for _, item in sorted(enumerate(items), key=key)]
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.collection_errors.append(f"{report.nodeid}: {report.longreprtext[-2000:]}")
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        spec = _spec(item)
+        done = self.outcomes.get(item.callspec.params["submission"], {})
+        for dependency in spec.depends:
+            outcome = done.get(dependency)
+            if outcome is None or outcome.status != "passed":
+                pytest.skip(f"skipped because the check {dependency!r} did not pass")
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Any:
+        report = yield
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            outcome = self._outcome(item, call, report)
+            index = item.callspec.params["submission"]
+            self.outcomes.setdefault(index, {})[outcome.id] = outcome
+        return report
+
+    def pytest_sessionfinish(self) -> None:
+        self._finish_current()
+
+    # -- turning a pytest report into an outcome --------------------------------------------
+    def _outcome(self, item: pytest.Item, call: pytest.CallInfo, report: pytest.TestReport) -> CheckOutcome:
+        spec = _spec(item)
+        doc = (item.function.__doc__ or spec.name).strip().splitlines()[0]  # type: ignore[attr-defined]
+        outcome = CheckOutcome(
+            id=f"{spec.task}.{spec.name}",
+            task=spec.task,
+            title=doc,
+            status="passed",
+            score=spec.points,
+            max_score=spec.points,
+            message="passed",
+            visibility=spec.visibility,
+            depends=list(spec.depends),
+        )
+        if report.passed:
+            return outcome
+        outcome.score = 0.0
+        if report.skipped:
+            outcome.status = "skipped"
+            reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+            outcome.message = reason.removeprefix("Skipped: ")
+            return outcome
+        error = call.excinfo.value if call.excinfo is not None else None
+        if isinstance(error, CheckFailed):
+            outcome.status = "failed"
+            outcome.message = error.message
+            outcome.hint = error.hint
+            outcome.called, outcome.expected, outcome.actual = error.called, error.expected, error.actual
+            outcome.deviation = _deviation(error.deviation)
+            outcome.mistakes = [self._mistake(m) for m in dict.fromkeys(error.mistakes)]
+            outcome.series = error.series
+        elif isinstance(error, AssertionError):
+            outcome.status = "failed"
+            outcome.message = str(error).split("\nassert")[0][:2000] or "an assertion failed"
+        else:
+            outcome.status = "error"
+            kind = type(error).__name__ if error is not None else "error"
+            outcome.message = (
+                f"the check could not judge this submission ({kind}: {str(error)[:300]}); "
+                "this usually means the code returned something of an unexpected form"
+            )
+        return outcome
+
+    def _mistake(self, mistake_id: str) -> dict[str, str]:
+        mistake = self.catalogue.get(mistake_id)
+        if mistake is None:  # a suite bug; the kit's tests catch it, grading goes on
+            return {"id": mistake_id, "title": mistake_id, "explanation": "", "fix": ""}
+        return mistake.for_feedback()
+
+    def _finish_current(self) -> None:
+        if self.current is None:
+            return
+        index, under_test, started = self.current
+        under_test.close()
+        checks = list(self.outcomes.get(index, {}).values())
+        self.on_done(self.submissions[index], under_test, checks, time.monotonic() - started)
+        self.current = None
+
+
+def _spec(item: Any, required: bool = True) -> CheckSpec | None:
+    marker = item.get_closest_marker("check") if hasattr(item, "get_closest_marker") else None
+    if marker is None:
+        if required:
+            raise LookupError(f"{item} has no @check declaration")
+        return None
+    return marker.args[0]
+
+
+def _deviation(deviation: Deviation | None) -> dict[str, Any] | None:
+    return None if deviation is None else dict(deviation.__dict__)
+
+
+@dataclass
+class GradingOptions:
+    """How a batch is graded."""
+
+    suites: tuple[str, ...] = ("public", "hidden")
+    layer: str | None = None
+    warm: bool = True
+    reveal: bool = False
+
+
+def suite_files(assignment: Assignment, suites: tuple[str, ...]) -> list[Path]:
+    """The check files of the requested suites (``public`` and/or ``hidden``)."""
+    files: list[Path] = []
+    if "public" in suites:
+        files += sorted(assignment.public_dir.glob("test_*.py"))
+    if "hidden" in suites:
+        files += sorted(assignment.suite_dir.glob("test_*.py"))
+    return files
+
+
+def environment(sandbox: Sandbox) -> dict[str, str]:
+    """Versions that graded a submission, for reproducibility."""
+    import torch
+
+    env = {
+        "kit": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+    }
+    env.update({f"sandbox_{k}": v for k, v in sandbox.versions.items()})
+    return env
+
+
+def build_result(
+    assignment: Assignment,
+    submission: Submission,
+    under_test: SubmissionUnderTest | None,
+    checks: list[CheckOutcome],
+    sandbox: Sandbox,
+    wall_seconds: float,
+    reveal: bool,
+) -> dict[str, Any]:
+    """Assemble ``result.json`` for one submission from its check outcomes."""
+    tasks = []
+    for task in assignment.tasks:
+        output = under_test.outputs.get(task.id) if under_test else None
+        entry: dict[str, Any] = {
+            "id": task.id,
+            "title": task.title,
+            "score": None if task.manual else sum(c.score for c in checks if c.task == task.id),
+            "max_score": task.points,
+            "manual": task.manual,
+        }
+        if output is not None:
+            entry["output"] = {
+                "stdout": output.stdout, "stderr": output.stderr, "truncated": output.truncated
+            }
+        tasks.append(entry)
+    manual_task = next((t for t in assignment.tasks if t.manual), None)
+    answers = answers_text(submission, manual_task.files, assignment.notebook) if manual_task else None
+    automatic = sum(t["score"] or 0.0 for t in tasks)
+    return {
+        "schema_version": 1,
+        "kit_version": __version__,
+        "assignment": assignment.name,
+        "submission": submission.name,
+        "score": round(automatic, 6),
+        "max_score": assignment.max_score,
+        "manual_pending": manual_task is not None,
+        "problems": list(submission.problems),
+        "tasks": tasks,
+        "checks": [c.as_dict(reveal) for c in checks],
+        "answers": {"text": answers, "manual_score": None, "comment": None},
+        "sandbox": {"layer": sandbox.layer or "none", "detail": sandbox.detail, "warm": sandbox.warm},
+        "seeds": {"assignment": assignment.seed},
+        "environment": environment(sandbox),
+        "timing": {"wall_s": round(wall_seconds, 4)},
+    }
+
+
+class GradingError(Exception):
+    """The grader itself could not run (not a problem with a submission)."""
+
+
+def grade_batch(
+    assignment: Assignment,
+    submissions: list[Submission],
+    options: GradingOptions,
+    on_result: Callable[[dict[str, Any]], None],
+) -> None:
+    """Grade every submission, calling ``on_result`` with each result as soon as it is ready."""
+    files = suite_files(assignment, options.suites)
+    if not files:
+        raise GradingError(f"no check files found for {assignment.name} ({', '.join(options.suites)})")
+    sandbox = Sandbox(assignment.probes, assignment.limits, layer=options.layer, warm=options.warm)
+    try:
+        sandbox.start()
+    except Exception as exc:
+        raise GradingError(str(exc)) from exc
+
+    def done(sub: Submission, under_test: SubmissionUnderTest, checks: list[CheckOutcome],
+             seconds: float) -> None:
+        on_result(build_result(assignment, sub, under_test, checks, sandbox, seconds, options.reveal))
+
+    plugin = GradingPlugin(assignment, submissions, sandbox, done)
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            ini = Path(scratch) / "pytest.ini"
+            ini.write_text("[pytest]\n")
+            args = [
+                "-c", str(ini), "--rootdir", str(assignment.suite_dir), "-p", "no:cacheprovider",
+                "-p", "no:terminal", "--import-mode=importlib", "-W", "ignore::DeprecationWarning",
+                *map(str, files),
+            ]  # fmt: skip
+            code = pytest.main(args, plugins=[plugin])
+    finally:
+        sandbox.shutdown()
+    if plugin.collection_errors:
+        raise GradingError("the check suite could not be collected:\n" + "\n".join(plugin.collection_errors))
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) and submissions:
+        raise GradingError(f"pytest could not run the checks (exit code {int(code)})")

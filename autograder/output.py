@@ -1,0 +1,82 @@
+"""Write a batch's results: per submission ``result.json`` and feedback, then the summary.
+
+Each result is written as soon as it is ready (atomically), so a crash later in the batch
+never loses a finished student's grade.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from . import report
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write JSON atomically: a reader sees the old file or the whole new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2, ensure_ascii=False, allow_nan=False)
+        handle.write("\n")
+    os.replace(temp, path)
+
+
+def write_submission(out_dir: Path, result: dict[str, Any]) -> Path:
+    """``result.json``, ``feedback.html`` and ``feedback.md`` in ``out_dir/<submission>``."""
+    folder = out_dir / result["submission"]
+    write_json(folder / "result.json", result)
+    report.render_feedback(result, folder)
+    return folder
+
+
+def load_results(out_dir: Path) -> list[dict[str, Any]]:
+    """Every ``result.json`` under ``out_dir``, in name order."""
+    results = []
+    for path in sorted(out_dir.glob("*/result.json")):
+        results.append(json.loads(path.read_text(encoding="utf-8")))
+    return results
+
+
+def apply_manual_scores(out_dir: Path, csv_path: Path, task: str = "answers") -> list[str]:
+    """Merge a teacher's CSV (``submission,score[,comment]``) into the results and re-render.
+
+    Returns a list of problems (unknown submissions, bad numbers) in plain words.
+    """
+    problems = []
+    results = {r["submission"]: r for r in load_results(out_dir)}
+    with csv_path.open(newline="", encoding="utf-8-sig") as handle:
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            name = (row.get("submission") or "").strip()
+            result = results.get(name)
+            if result is None:
+                problems.append(f"line {line}: no graded submission named {name!r}")
+                continue
+            task_entry = next((t for t in result["tasks"] if t["id"] == task), None)
+            if task_entry is None:
+                problems.append(f"line {line}: {name} has no task {task!r}")
+                continue
+            raw = (row.get("score") or "").strip()
+            if not raw:
+                continue
+            try:
+                score = float(raw)
+            except ValueError:
+                problems.append(f"line {line}: score {raw!r} is not a number")
+                continue
+            if not 0 <= score <= task_entry["max_score"]:
+                problems.append(f"line {line}: score {score} outside 0..{task_entry['max_score']}")
+                continue
+            task_entry["score"] = score
+            result["answers"]["manual_score"] = score
+            result["answers"]["comment"] = (row.get("comment") or "").strip() or None
+    for result in results.values():
+        result["manual_pending"] = any(t["manual"] and t["score"] is None for t in result["tasks"])
+        result["score"] = round(sum(t["score"] or 0.0 for t in result["tasks"]), 6)
+        write_submission(out_dir, result)
+    report.render_summary(list(results.values()), out_dir)
+    return problems

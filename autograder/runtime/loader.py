@@ -1,0 +1,84 @@
+"""Load a student's task into a namespace, inside the sandboxed child.
+
+A folder submission's task file is imported as a module under its own name, so that
+``from deep_net import MyModelNN`` between the student's files keeps working. A notebook is
+run cell by cell: IPython magics and shell lines are dropped, and a cell that raises is
+recorded and skipped, so one broken cell does not stop the names after it from loading.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import traceback
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+MAX_MESSAGE = 2000
+
+
+def short_traceback(exc: BaseException, student_dir: str) -> str:
+    """The traceback lines that point into the student's files, and the error itself."""
+    frames = [
+        f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(student_dir)
+    ]
+    lines = traceback.format_list(frames[-5:]) + traceback.format_exception_only(exc)
+    text = "".join(lines)
+    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + "…"
+
+
+def load_module(path: Path) -> dict[str, Any]:
+    """Import one ``.py`` file as the module named after it and return its namespace."""
+    name = path.stem
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"{path.name} cannot be imported")
+    module: ModuleType = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return vars(module)
+
+
+def notebook_code_cells(raw: bytes) -> list[str]:
+    """The source of each code cell of an ``.ipynb`` file, magics and shell lines removed."""
+    notebook = json.loads(raw.decode("utf-8", errors="replace"))
+    cells = notebook.get("cells") if isinstance(notebook, dict) else None
+    if not isinstance(cells, list):
+        raise ValueError("the notebook has no list of cells")
+    sources = []
+    for cell in cells:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        if isinstance(source, list):
+            source = "".join(str(part) for part in source)
+        sources.append(strip_ipython(str(source)))
+    return sources
+
+
+def strip_ipython(source: str) -> str:
+    """Blank out lines IPython would treat as magics or shell commands (keeps line numbers)."""
+    if source.lstrip().startswith("%%"):
+        return ""
+    kept = []
+    for line in source.splitlines():
+        stripped = line.lstrip()
+        is_magic = stripped.startswith(("%", "!"))
+        is_shell_assign = "= !" in line and stripped.split("=", 1)[0].strip().isidentifier()
+        kept.append("" if is_magic or is_shell_assign else line)
+    return "\n".join(kept)
+
+
+def load_notebook(path: Path) -> tuple[dict[str, Any], list[str]]:
+    """Run every code cell in one namespace; returns it and a note per cell that raised."""
+    namespace: dict[str, Any] = {"__name__": "__main__"}
+    notes = []
+    for number, source in enumerate(notebook_code_cells(path.read_bytes()), start=1):
+        try:
+            code = compile(source, f"{path}#cell{number}", "exec")
+            exec(code, namespace)  # noqa: S102 - this is the sandboxed child's whole purpose
+        except Exception as exc:  # a raising cell must not stop the rest
+            notes.append(f"cell {number} raised: {short_traceback(exc, str(path))}")
+    return namespace, notes

@@ -1,0 +1,367 @@
+"""The pre-warmed worker: imports torch once, then forks one child per task.
+
+Runs inside the sandbox and holds no secrets: it receives the submission's files and the
+probes' inputs over its stdin, and answers on its stdout. Student code only ever runs in a
+forked child, which loads one task, answers probe calls with plain data, and is killed with
+everything it started when the task is closed.
+
+Requests (``op``): ``hello``, ``open`` (files as blobs, the task's entry file, limits),
+``call`` (probe name and arguments), ``close``. Every answer has a ``status``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib.util
+import os
+import resource
+import shutil
+import signal
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from .channel import Channel
+from .loader import load_module, load_notebook, short_traceback
+from .protocol import ProtocolError
+
+PR_SET_DUMPABLE = 4
+PR_SET_CHILD_SUBREAPER = 36
+SAFE_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+
+
+class OutputCapture:
+    """Drains a pipe in a thread, keeping the first ``cap`` bytes and counting the rest."""
+
+    def __init__(self, fd: int, cap: int) -> None:
+        self.fd, self.cap = fd, cap
+        self.kept = bytearray()
+        self.dropped = 0
+        self.thread = threading.Thread(target=self._drain, daemon=True)
+        self.thread.start()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.fd, 1 << 16)
+            except OSError:
+                break
+            if not chunk:
+                break
+            room = self.cap - len(self.kept)
+            self.kept += chunk[:room]
+            self.dropped += max(0, len(chunk) - room)
+        os.close(self.fd)
+
+    def text(self) -> str:
+        self.thread.join(timeout=2)
+        return self.kept.decode("utf-8", errors="replace")
+
+
+class TaskChild:
+    """One forked child holding one task of one submission."""
+
+    def __init__(self, pid: int, channel: Channel, stdout: OutputCapture, stderr: OutputCapture):
+        self.pid, self.channel = pid, channel
+        self.stdout, self.stderr = stdout, stderr
+        self.exit_status: int | None = None
+
+
+def _prctl(option: int, value: int) -> None:
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _set_limits(limits: dict[str, Any]) -> None:
+    """Resource limits for the task child (address space, processes, file size, cpu, fds)."""
+    mib = 1 << 20
+    table = {
+        resource.RLIMIT_AS: int(limits["address_space_mib"]) * mib,
+        resource.RLIMIT_NPROC: int(limits["processes"]),
+        resource.RLIMIT_FSIZE: int(limits["file_size_mib"]) * mib,
+        resource.RLIMIT_CPU: int(limits["cpu_seconds"]),
+        resource.RLIMIT_NOFILE: 256,
+        resource.RLIMIT_CORE: 0,
+    }
+    for which, value in table.items():
+        try:
+            resource.setrlimit(which, (value, value))
+        except (ValueError, OSError):
+            pass
+
+
+def _child_main(workdir: Path, entry: str, probes: Any, control: Channel) -> None:
+    """Load the task, then answer probe calls until the worker closes the channel."""
+    os.chdir(workdir)
+    sys.path.insert(0, str(workdir))
+    sys.argv = [entry]
+    entry_path = workdir / entry
+    notes: list[str] = []
+    try:
+        if entry_path.suffix == ".ipynb":
+            namespace, notes = load_notebook(entry_path)
+        else:
+            namespace = load_module(entry_path)
+        control.send({"status": "loaded", "notes": notes})
+    except SystemExit as exc:
+        control.send({"status": "load_failed", "error": f"the code called exit({exc.code!r})"})
+        return
+    except BaseException as exc:  # anything the student's import raises is feedback
+        control.send({"status": "load_failed", "error": short_traceback(exc, str(workdir))})
+        return
+    while True:
+        try:
+            request, _ = control.receive(timeout=None)
+        except (EOFError, ProtocolError):
+            return
+        control.send(_run_probe(probes, namespace, request, str(workdir)))
+
+
+def _run_probe(probes: Any, namespace: dict, request: dict, student_dir: str) -> dict[str, Any]:
+    probe = probes.PROBES.get(request.get("probe"))
+    if probe is None:
+        return {"status": "error", "error": f"unknown probe {request.get('probe')!r}"}
+    try:
+        value = probe(namespace, **request.get("args", {}))
+    except probes.Missing as exc:
+        return {"status": "missing", "error": str(exc)}
+    except SystemExit as exc:
+        return {"status": "raised", "type": "SystemExit", "error": f"exit({exc.code!r}) called"}
+    except BaseException as exc:  # the student's exception is the evidence
+        return {
+            "status": "raised",
+            "type": type(exc).__name__,
+            "error": short_traceback(exc, student_dir),
+        }
+    return {"status": "ok", "value": value}
+
+
+class Worker:
+    """Serves the grader's requests; at most one task child at a time."""
+
+    def __init__(self, channel: Channel, probes: Any, workroot: Path) -> None:
+        self.channel, self.probes, self.workroot = channel, probes, workroot
+        self.child: TaskChild | None = None
+        self.limits: dict[str, Any] = {}
+        self.opened = 0
+
+    def serve(self) -> None:
+        while True:
+            try:
+                request, blobs = self.channel.receive(timeout=None)
+            except EOFError:
+                self._close_child()
+                return
+            handler = getattr(self, "op_" + str(request.get("op")), None)
+            if handler is None:
+                self.channel.send({"status": "error", "error": "unknown op"})
+                continue
+            self.channel.send(handler(request, blobs))
+
+    def op_hello(self, request: dict, blobs: dict) -> dict[str, Any]:
+        import numpy
+        import torch
+
+        return {
+            "status": "ok",
+            "python": sys.version.split()[0],
+            "torch": torch.__version__,
+            "numpy": numpy.__version__,
+            "uid": os.getuid(),
+            "pid": os.getpid(),
+        }
+
+    def op_open(self, request: dict, blobs: dict) -> dict[str, Any]:
+        self._close_child()
+        self.limits = request["limits"]
+        self.opened += 1
+        workdir = self.workroot / f"task{self.opened}"
+        workdir.mkdir(mode=0o700)
+        for name, data in blobs.items():
+            if not set(name) <= SAFE_NAME_CHARS or name.startswith("."):
+                return {"status": "error", "error": f"refused file name {name!r}"}
+            (workdir / name).write_bytes(data)
+        entry = request["entry"]
+        self.child = self._fork_child(workdir, entry)
+        return self._await(self.limits["load_seconds"])
+
+    def op_call(self, request: dict, blobs: dict) -> dict[str, Any]:
+        if self.child is None or self.child.exit_status is not None:
+            return {"status": "crashed", "error": "the task's process is not running"}
+        try:
+            self.child.channel.send({"probe": request["probe"], "args": request.get("args", {})})
+        except OSError:
+            return self._crashed()
+        return self._await(float(request.get("timeout") or self.limits["call_seconds"]))
+
+    def op_close(self, request: dict, blobs: dict) -> dict[str, Any]:
+        child = self.child
+        self._close_child()
+        if child is None:
+            return {"status": "ok", "stdout": "", "stderr": "", "truncated": False}
+        return {
+            "status": "ok",
+            "stdout": child.stdout.text(),
+            "stderr": child.stderr.text(),
+            "truncated": bool(child.stdout.dropped or child.stderr.dropped),
+            "exit_status": child.exit_status,
+        }
+
+    def _await(self, timeout: float) -> dict[str, Any]:
+        assert self.child is not None
+        try:
+            answer, _ = self.child.channel.receive(timeout=timeout)
+        except TimeoutError:
+            self._kill_tree()
+            return {"status": "timeout", "error": f"no answer within {timeout:g} s"}
+        except (EOFError, OSError):
+            return self._crashed()
+        except ProtocolError as exc:
+            self._kill_tree()
+            return {"status": "bad_answer", "error": str(exc)}
+        return answer
+
+    def _crashed(self) -> dict[str, Any]:
+        self._kill_tree()
+        status = self.child.exit_status if self.child else None
+        return {"status": "crashed", "error": _describe_exit(status)}
+
+    def _fork_child(self, workdir: Path, entry: str) -> TaskChild:
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            try:
+                os.setsid()
+                os.dup2(out_w, 1)
+                os.dup2(err_w, 2)
+                os.dup2(to_child_r, 3)
+                os.dup2(from_child_w, 4)
+                devnull = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(devnull, 0)
+                os.closerange(5, 65536)
+                sys.stdout = os.fdopen(1, "w", buffering=1, errors="replace")
+                sys.stderr = os.fdopen(2, "w", buffering=1, errors="replace")
+                _set_limits(self.limits)
+                _child_main(workdir, entry, self.probes, Channel(3, 4))
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                os._exit(0)
+        for fd in (to_child_r, from_child_w, out_w, err_w):
+            os.close(fd)
+        cap = int(self.limits["output_kib"]) * 1024
+        return TaskChild(
+            pid, Channel(from_child_r, to_child_w), OutputCapture(out_r, cap), OutputCapture(err_r, cap)
+        )
+
+    def _kill_tree(self) -> None:
+        """Kill the task child and every process it started, daemons included.
+
+        The worker is a child subreaper, so anything the task's processes leave behind is
+        re-parented here; killing our children until none are left gets all of them.
+        """
+        if self.child is not None:
+            try:
+                os.killpg(self.child.pid, signal.SIGKILL)
+            except OSError:
+                pass
+        for _ in range(1000):
+            children = _children_of(os.getpid())
+            if not children:
+                return
+            for pid in children:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            for pid in children:
+                self._reap(pid)
+
+    def _reap(self, pid: int) -> None:
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:
+            return
+        if self.child is not None and pid == self.child.pid:
+            self.child.exit_status = status
+
+    def _close_child(self) -> None:
+        if self.child is None:
+            return
+        self._kill_tree()
+        self.child.channel.close()
+        workdir = self.workroot / f"task{self.opened}"
+        shutil.rmtree(workdir, ignore_errors=True)
+        self.child = None
+
+
+def _children_of(pid: int) -> list[int]:
+    children = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[-1].split()
+        if len(fields) > 1 and fields[1] == str(pid):
+            children.append(int(entry))
+    return children
+
+
+def _describe_exit(status: int | None) -> str:
+    if status is None:
+        return "the task's process stopped answering"
+    if os.WIFSIGNALED(status):
+        signame = signal.Signals(os.WTERMSIG(status)).name
+        reasons = {
+            "SIGKILL": " (killed: out of memory, cpu time, or by the grader)",
+            "SIGXCPU": " (cpu time limit)",
+            "SIGXFSZ": " (file size limit)",
+            "SIGSEGV": " (segmentation fault)",
+        }
+        return f"the task's process was killed by {signame}{reasons.get(signame, '')}"
+    return f"the task's process exited with status {os.WEXITSTATUS(status)} before answering"
+
+
+def _load_probes(path: Path) -> Any:
+    spec = importlib.util.spec_from_file_location("probes", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load probes from {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["probes"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def main(argv: list[str]) -> None:
+    """``worker PROBES WORKROOT``: serve requests on stdin/stdout until stdin closes."""
+    probes_path, workroot = Path(argv[0]), Path(argv[1])
+    os.environ["OMP_NUM_THREADS"] = "1"
+    import torch
+
+    torch.set_num_threads(1)  # before any op: a fork after threaded OpenMP work can deadlock
+    probes = _load_probes(probes_path)
+    started = time.monotonic()
+    if hasattr(probes, "warm_up"):
+        probes.warm_up()
+    _prctl(PR_SET_DUMPABLE, 0)
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    # The protocol owns fds 0 and 1; anything else printing to stdout must not corrupt it.
+    channel = Channel(os.dup(0), os.dup(1))
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    channel.send({"status": "ready", "warm_seconds": time.monotonic() - started})
+    Worker(channel, probes, workroot).serve()

@@ -1,0 +1,426 @@
+"""Start the worker in the strongest isolation this machine offers and talk to it.
+
+Layers, strongest first (the result and the report name the one used):
+
+``bwrap``    bubblewrap as an unprivileged uid: new user, mount, pid, net, ipc and uts
+             namespaces; only /usr, the Python environment and the sandbox runtime are
+             visible, read-only; a size-capped tmpfs holds the submission.
+``unshare``  util-linux ``unshare`` as an unprivileged uid with the same namespaces and the
+             same read-only view of the file system, mounted by hand, then ``chroot``.
+``rlimits``  a plain process as uid ``nobody``: limits and a uid drop, but the file system is
+             as ``nobody`` sees it.
+``none``     a plain process as the grading user. Grading still works; the report says loudly
+             that it was not sandboxed.
+
+Whatever the layer, the task child gets wall-clock timeouts, address-space, process,
+file-size and cpu limits, one OpenMP thread, a clean environment and is killed with everything
+it started. The grader reads only protocol messages from the worker, with a deadline.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .runtime.channel import Channel
+from .runtime.protocol import ProtocolError
+from .runtime.worker import OutputCapture
+
+RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
+LAYERS = ("bwrap", "unshare", "rlimits", "none")
+NOBODY = 65534
+LAUNCH = "import sys; sys.path.insert(0, sys.argv[1]); from runtime.worker import main; main(sys.argv[2:])"
+# Inside the namespace, before Python starts: a fresh root with read-only views of what the
+# worker needs, then chroot into it. Used by the ``unshare`` layer only.
+UNSHARE_SETUP = r"""
+set -eu
+root=$(mktemp -d)
+mount -t tmpfs -o size="$TMPFS_BYTES",mode=755 tmpfs "$root"
+for dir in $RO_DIRS; do
+  mkdir -p "$root$dir"
+  mount --rbind "$dir" "$root$dir"
+  mount -o remount,bind,ro "$root$dir"
+done
+for hidden in $HIDDEN_DIRS; do
+  [ -d "$root$hidden" ] && mount -t tmpfs -o size=4k,ro tmpfs "$root$hidden"
+done
+ln -s usr/lib "$root/lib"; ln -s usr/lib64 "$root/lib64"; ln -s usr/bin "$root/bin"
+mkdir -p "$root/proc" "$root/dev" "$root/tmp/work" "$root/opt/kit/runtime"
+mount -t proc proc "$root/proc"
+for node in null zero urandom random; do
+  touch "$root/dev/$node"; mount --bind "/dev/$node" "$root/dev/$node"
+done
+mount --bind "$RUNTIME" "$root/opt/kit/runtime"; mount -o remount,bind,ro "$root/opt/kit/runtime"
+cp "$PROBES" "$root/opt/kit/probes.py"
+cd "$root/tmp"
+exec env -i OMP_NUM_THREADS=1 HOME=/tmp PATH=/usr/bin:/bin \
+  chroot "$root" "$PYTHON" -I -c "$LAUNCH" /opt/kit /opt/kit/probes.py /tmp/work
+"""
+
+
+class SandboxError(Exception):
+    """The worker could not be started or stopped answering."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-task limits; the defaults let honest torch code run with room to spare."""
+
+    call_seconds: float = 10.0
+    load_seconds: float = 20.0
+    address_space_mib: int = 4096
+    processes: int = 64
+    file_size_mib: int = 64
+    cpu_seconds: int = 120
+    output_kib: int = 64
+    tmpfs_mib: int = 256
+
+    @classmethod
+    def from_mapping(cls, values: dict[str, Any]) -> Limits:
+        unknown = set(values) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"unknown sandbox limits: {', '.join(sorted(unknown))}")
+        return cls(**values)
+
+
+@dataclass
+class ProbeResult:
+    """What one probe call produced: plain data, or why there is none.
+
+    ``status`` is ``ok``, ``missing`` (a required name is not defined), ``raised`` (the
+    student's code raised), ``timeout``, ``crashed``, ``bad_answer`` (malformed data) or
+    ``error`` (the sandbox itself failed).
+    """
+
+    status: str
+    value: Any = None
+    error: str | None = None
+    error_type: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass
+class TaskOutput:
+    """What the student's code printed while one task was loaded and probed."""
+
+    stdout: str = ""
+    stderr: str = ""
+    truncated: bool = False
+
+
+@dataclass
+class LoadResult:
+    """Whether a task's code loaded, and notes such as notebook cells that raised."""
+
+    status: str
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "loaded"
+
+
+def _is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _drop_to_nobody() -> list[str]:
+    if not _is_root():
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        raise SandboxError("running as root but `setpriv` is missing, cannot drop the uid")
+    return [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--inh-caps=-all"]
+
+
+def _python_prefix_dirs() -> list[str]:
+    """Directories the sandboxed interpreter needs: the environment, and its base install."""
+    dirs = {os.path.realpath(sys.prefix)}
+    base = os.path.realpath(sys.base_prefix)
+    if not base.startswith("/usr"):
+        dirs.add(base)
+    return sorted(d for d in dirs if not d.startswith("/usr"))
+
+
+def _installed_kit_dirs() -> list[str]:
+    """An installed (non-editable) copy of the kit inside the environment holds the hidden
+    suites: the sandbox mounts an empty tmpfs over it."""
+    hidden = []
+    for entry in sys.path:
+        candidate = Path(entry) / "autograder"
+        if (
+            entry.startswith(os.path.realpath(sys.prefix))
+            and candidate.is_dir()
+            and candidate.resolve() != RUNTIME_DIR.parent
+        ):
+            hidden.append(str(candidate))
+    return hidden
+
+
+def layer_command(layer: str, probes: Path, limits: Limits) -> tuple[list[str], str | None]:
+    """The command that starts the worker in ``layer``, and a work root to clean up, if any."""
+    python = sys.executable
+    if layer == "bwrap":
+        bwrap = shutil.which("bwrap")
+        if bwrap is None:
+            raise SandboxError("bubblewrap (`bwrap`) is not installed")
+        command = _drop_to_nobody() + [
+            bwrap, "--unshare-all", "--die-with-parent", "--new-session",
+            "--ro-bind", "/usr", "/usr",
+            "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
+            "--symlink", "usr/bin", "/bin",
+        ]
+        for directory in _python_prefix_dirs():
+            command += ["--ro-bind", directory, directory]
+        for directory in _installed_kit_dirs():
+            command += ["--tmpfs", directory]
+        command += [
+            "--ro-bind", str(RUNTIME_DIR), "/opt/kit/runtime",
+            "--ro-bind", str(probes), "/opt/kit/probes.py",
+            "--proc", "/proc", "--dev", "/dev",
+            "--size", str(limits.tmpfs_mib << 20), "--tmpfs", "/tmp",
+            "--dir", "/tmp/work", "--chdir", "/tmp", "--hostname", "sandbox",
+            "--clearenv", "--setenv", "OMP_NUM_THREADS", "1", "--setenv", "HOME", "/tmp",
+            "--setenv", "PATH", "/usr/bin:/bin",
+            python, "-I", "-c", LAUNCH, "/opt/kit", "/opt/kit/probes.py", "/tmp/work",
+        ]  # fmt: skip
+        return command, None
+    if layer == "unshare":
+        unshare = shutil.which("unshare")
+        if unshare is None:
+            raise SandboxError("util-linux `unshare` is not installed")
+        env_setup = {
+            "TMPFS_BYTES": str(limits.tmpfs_mib << 20),
+            "RO_DIRS": " ".join(["/usr", *_python_prefix_dirs()]),
+            "HIDDEN_DIRS": " ".join(_installed_kit_dirs()),
+            "RUNTIME": str(RUNTIME_DIR),
+            "PROBES": str(probes),
+            "PYTHON": python,
+            "LAUNCH": LAUNCH,
+        }
+        assignments = [f"{k}={v}" for k, v in env_setup.items()]
+        command = _drop_to_nobody() + [
+            "env", "-i", "PATH=/usr/bin:/bin", *assignments,
+            unshare, "--user", "--map-root-user", "--mount", "--pid", "--fork", "--net",
+            "--ipc", "--uts", "--kill-child", "/bin/sh", "-c", UNSHARE_SETUP,
+        ]  # fmt: skip
+        return command, None
+    workroot = tempfile.mkdtemp(prefix="autograder-work-")
+    launch = [python, "-I", "-c", LAUNCH, str(RUNTIME_DIR.parent), str(probes), workroot]
+    if layer == "rlimits":
+        if not _is_root():
+            raise SandboxError("the uid drop needs root; run as root or use another layer")
+        os.chown(workroot, NOBODY, NOBODY)
+        return ["env", "-i", "OMP_NUM_THREADS=1", "HOME=/tmp", *_drop_to_nobody(), *launch], workroot
+    if layer == "none":
+        return ["env", "-i", "OMP_NUM_THREADS=1", f"HOME={workroot}", *launch], workroot
+    raise SandboxError(f"unknown sandbox layer {layer!r}")
+
+
+LAYER_DETAIL = {
+    "bwrap": "bubblewrap as uid nobody: private namespaces, read-only system, no network",
+    "unshare": "unprivileged user namespace: private mounts, pid, network; read-only system",
+    "rlimits": "resource limits and uid nobody only: files readable by nobody are visible",
+    "none": "NOT SANDBOXED: student code ran as the grading user with resource limits only",
+}
+
+
+class Sandbox:
+    """One worker process in one isolation layer; opens one task at a time.
+
+    ``layer=None`` tries the layers strongest first and keeps the first whose worker
+    answers. ``warm=False`` starts a fresh worker for every task (slower, same isolation).
+    """
+
+    def __init__(
+        self,
+        probes: Path,
+        limits: Limits | None = None,
+        layer: str | None = None,
+        warm: bool = True,
+    ) -> None:
+        self.probes = Path(probes).resolve()
+        self.limits = limits or Limits()
+        self.requested_layer = layer
+        self.warm = warm
+        self.layer: str | None = None
+        self.versions: dict[str, str] = {}
+        self.failures: dict[str, str] = {}
+        self._process: subprocess.Popen | None = None
+        self._channel: Channel | None = None
+        self._stderr: OutputCapture | None = None
+        self._workroot: str | None = None
+        self._task_open = False
+
+    @property
+    def detail(self) -> str:
+        return LAYER_DETAIL.get(self.layer or "", "not started")
+
+    def start(self) -> None:
+        """Start the worker in the requested layer, or the strongest one that works."""
+        candidates = [self.requested_layer] if self.requested_layer else list(LAYERS)
+        for layer in candidates:
+            try:
+                self._start_layer(layer)
+            except SandboxError as exc:
+                self.failures[layer] = str(exc)
+                self._kill_worker()
+                continue
+            self.layer = layer
+            return
+        reasons = "; ".join(f"{k}: {v}" for k, v in self.failures.items())
+        raise SandboxError(f"no sandbox layer could start the worker ({reasons})")
+
+    def _start_layer(self, layer: str) -> None:
+        command, self._workroot = layer_command(layer, self.probes, self.limits)
+        to_worker_r, to_worker_w = os.pipe()
+        from_worker_r, from_worker_w = os.pipe()
+        err_r, err_w = os.pipe()
+        try:
+            self._process = subprocess.Popen(
+                command,
+                stdin=to_worker_r,
+                stdout=from_worker_w,
+                stderr=err_w,
+                close_fds=True,
+                start_new_session=True,
+                cwd="/",
+            )
+        except OSError as exc:
+            for fd in (to_worker_r, to_worker_w, from_worker_r, from_worker_w, err_r, err_w):
+                os.close(fd)
+            raise SandboxError(f"could not run {command[0]}: {exc}") from None
+        for fd in (to_worker_r, from_worker_w, err_w):
+            os.close(fd)
+        self._channel = Channel(from_worker_r, to_worker_w)
+        self._stderr = OutputCapture(err_r, 16 * 1024)
+        try:
+            ready, _ = self._channel.receive(timeout=90)
+            if ready.get("status") != "ready":
+                raise SandboxError("the worker did not report ready")
+            hello = self._request({"op": "hello"}, timeout=30)
+        except (SandboxError, EOFError, TimeoutError, ProtocolError, OSError) as exc:
+            self._kill_worker()
+            stderr = self._stderr.text().strip().splitlines()[-3:] if self._stderr else []
+            raise SandboxError(f"worker did not start ({exc}): {' | '.join(stderr)}") from None
+        self.versions = {k: str(hello.get(k)) for k in ("python", "torch", "numpy")}
+
+    def _request(
+        self, message: dict[str, Any], timeout: float, blobs: dict[str, bytes] | None = None
+    ) -> dict[str, Any]:
+        if self._channel is None:
+            raise SandboxError("the worker is not running")
+        try:
+            self._channel.send(message, blobs)
+            answer, _ = self._channel.receive(timeout=timeout)
+        except (EOFError, OSError, TimeoutError, ProtocolError) as exc:
+            self._kill_worker()
+            raise SandboxError(f"the worker stopped answering ({type(exc).__name__})") from None
+        return answer
+
+    def _ensure_worker(self) -> None:
+        if self._process is None or self._process.poll() is not None:
+            self._kill_worker()
+            if self.layer is None:
+                self.start()
+            else:
+                self._start_layer(self.layer)
+
+    def open_task(self, files: dict[str, bytes], entry: str) -> LoadResult:
+        """Load one task's code from ``files`` (name -> bytes) in a fresh child."""
+        if self._task_open:
+            self.close_task()
+        if not self.warm:
+            self._kill_worker()
+        self._ensure_worker()
+        self._task_open = True
+        message = {"op": "open", "entry": entry, "limits": asdict(self.limits)}
+        try:
+            answer = self._request(message, self.limits.load_seconds + 30, blobs=files)
+        except SandboxError as exc:
+            return LoadResult("load_failed", error=str(exc))
+        if answer.get("status") == "loaded":
+            notes = [str(n) for n in answer.get("notes", []) if isinstance(n, str)][:50]
+            return LoadResult("loaded", notes=notes)
+        return LoadResult(str(answer.get("status")), error=_text(answer.get("error")))
+
+    def call(self, probe: str, timeout: float | None = None, **args: Any) -> ProbeResult:
+        """Run one probe on the open task; never raises for anything the student did."""
+        if not self._task_open:
+            return ProbeResult("error", error="no task is open")
+        limit = timeout or self.limits.call_seconds
+        message = {"op": "call", "probe": probe, "args": args, "timeout": limit}
+        try:
+            answer = self._request(message, limit + 30)
+        except SandboxError as exc:
+            self._task_open = False
+            return ProbeResult("crashed", error=str(exc))
+        status = answer.get("status")
+        if status == "ok":
+            return ProbeResult("ok", value=answer.get("value"))
+        known = {"missing", "raised", "timeout", "crashed", "bad_answer", "error"}
+        return ProbeResult(
+            status if status in known else "bad_answer",
+            error=_text(answer.get("error")),
+            error_type=_text(answer.get("type")),
+        )
+
+    def close_task(self) -> TaskOutput:
+        """Kill the task's processes and return what they printed."""
+        if not self._task_open:
+            return TaskOutput()
+        self._task_open = False
+        try:
+            answer = self._request({"op": "close"}, timeout=30)
+        except SandboxError:
+            return TaskOutput(stderr="(the sandbox was restarted; output lost)")
+        return TaskOutput(
+            stdout=_text(answer.get("stdout")) or "",
+            stderr=_text(answer.get("stderr")) or "",
+            truncated=bool(answer.get("truncated")),
+        )
+
+    def _kill_worker(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+        if self._process is not None:
+            try:
+                os.killpg(self._process.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            self._process.wait()
+            self._process = None
+        if self._workroot is not None:
+            shutil.rmtree(self._workroot, ignore_errors=True)
+            self._workroot = None
+
+    def shutdown(self) -> None:
+        """Stop the worker and everything under it."""
+        self._task_open = False
+        self._kill_worker()
+
+    def __enter__(self) -> Sandbox:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+
+def _text(value: Any, limit: int = 4000) -> str | None:
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -1,0 +1,183 @@
+"""Find submissions on disk and read them as bytes, safely.
+
+The grader reads a submission's files but never runs, imports or follows them: symbolic
+links are refused (a link to /etc/passwd or the reference solution would carry that file
+into the sandbox and back out in feedback), sizes are capped, and anything unexpected becomes
+a plain-words problem in the result instead of an exception.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .assignment import Assignment
+
+MAX_SOURCE_BYTES = 2 << 20
+MAX_NOTEBOOK_BYTES = 20 << 20
+MAX_ANSWERS_CHARS = 64 * 1024
+IGNORED_DIRS = {"__pycache__", ".ipynb_checkpoints", ".git"}
+
+
+@dataclass
+class Submission:
+    """One student's work: its files by name, and problems found while reading them."""
+
+    name: str
+    path: Path
+    files: dict[str, bytes] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def entry_for(self, files: tuple[str, ...], notebook: str) -> str | None:
+        """The file to load for a task: its own file, else the notebook, else none."""
+        for name in files:
+            if name in self.files:
+                return name
+        return notebook if notebook in self.files else None
+
+    def text(self, name: str) -> str | None:
+        data = self.files.get(name)
+        return None if data is None else data.decode("utf-8", errors="replace")
+
+
+def _read_regular_file(path: Path, limit: int) -> bytes:
+    """Read a regular file without following a symbolic link, at most ``limit`` bytes."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("is not a regular file")
+        if info.st_size > limit:
+            raise ValueError(f"is {info.st_size / 2**20:.1f} MiB, over the {limit >> 20} MiB limit")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read(limit + 1)[:limit]
+    finally:
+        os.close(fd)
+
+
+def read_submission(path: Path, assignment: Assignment, name: str | None = None) -> Submission:
+    """Read a folder or a single notebook as one submission."""
+    default_name = path.stem if path.is_file() else path.name
+    submission = Submission(name=name or default_name, path=path)
+    wanted = set(assignment.submission_files) | {assignment.notebook}
+    if path.is_file() or path.is_symlink():
+        candidates = {assignment.notebook: path} if path.suffix == ".ipynb" else {}
+        if not candidates:
+            submission.problems.append(f"{path.name} is not a notebook or a folder")
+    else:
+        candidates = {n: path / n for n in sorted(wanted) if os.path.lexists(path / n)}
+    for file_name, file_path in candidates.items():
+        limit = MAX_NOTEBOOK_BYTES if file_name.endswith(".ipynb") else MAX_SOURCE_BYTES
+        try:
+            if file_path.is_symlink():
+                raise ValueError("is a symbolic link; submit the file itself")
+            submission.files[file_name] = _read_regular_file(file_path, limit)
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            submission.problems.append(f"{file_name} {reason}")
+    _check_notebook(submission, assignment.notebook)
+    missing = [
+        t.files[0]
+        for t in assignment.tasks
+        if submission.entry_for(t.files, assignment.notebook) is None
+    ]
+    if missing and not submission.files:
+        submission.problems.append(
+            f"no homework files found (expected {', '.join(assignment.submission_files)} "
+            f"or {assignment.notebook})"
+        )
+    elif missing:
+        submission.problems.append(f"missing: {', '.join(missing)}")
+    return submission
+
+
+def _check_notebook(submission: Submission, notebook: str) -> None:
+    data = submission.files.get(notebook)
+    if data is None:
+        return
+    try:
+        parsed = json.loads(data.decode("utf-8"))
+        if not isinstance(parsed, dict) or not isinstance(parsed.get("cells"), list):
+            raise ValueError("it has no list of cells")
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        submission.problems.append(f"{notebook} is not a readable notebook ({exc})"[:300])
+        del submission.files[notebook]
+
+
+def notebook_answers(data: bytes) -> str | None:
+    """The answers cell of a notebook: the one marked ``grade_id: answers``, else the
+    markdown cells after a heading that mentions answers or questions."""
+    try:
+        cells = json.loads(data.decode("utf-8")).get("cells", [])
+    except (UnicodeDecodeError, ValueError, AttributeError, RecursionError):
+        return None
+    texts = []
+    collecting = False
+    for cell in cells if isinstance(cells, list) else []:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "markdown":
+            continue
+        source = cell.get("source", "")
+        source = "".join(map(str, source)) if isinstance(source, list) else str(source)
+        grade_id = (cell.get("metadata") or {}).get("nbgrader", {}).get("grade_id")
+        if grade_id == "answers":
+            return source
+        if re.match(r"\s*#+.*(answer|question)", source, re.IGNORECASE):
+            collecting = True
+        if collecting:
+            texts.append(source)
+    return "\n\n".join(texts) or None
+
+
+def answers_text(submission: Submission, files: tuple[str, ...], notebook: str) -> str | None:
+    """The student's written answers, capped, for the teacher to read."""
+    for name in files:
+        text = submission.text(name)
+        if text is not None:
+            return text[:MAX_ANSWERS_CHARS]
+    data = submission.files.get(notebook)
+    text = notebook_answers(data) if data is not None else None
+    return None if text is None else text[:MAX_ANSWERS_CHARS]
+
+
+def _safe_name(name: str) -> str:
+    cleaned = re.sub(r"[^\w.@+-]+", "_", name, flags=re.UNICODE).strip("._") or "submission"
+    return cleaned[:120]
+
+
+def discover(paths: list[Path], assignment: Assignment) -> list[Submission]:
+    """Expand the command line's paths into submissions with unique, file-system-safe names.
+
+    A notebook or a folder holding homework files is one submission; a folder whose
+    sub-folders hold them is a batch; a folder with neither is one (empty) submission.
+    """
+    found: list[tuple[str, Path]] = []
+    wanted = set(assignment.submission_files) | {assignment.notebook}
+    for path in paths:
+        if not os.path.lexists(path):
+            raise FileNotFoundError(f"{path} does not exist")
+        if path.is_dir() and not path.is_symlink():
+            holds_work = any(os.path.lexists(path / n) for n in wanted)
+            subdirs = sorted(
+                p for p in path.iterdir()
+                if p.is_dir() and not p.is_symlink() and p.name not in IGNORED_DIRS
+                and not p.name.startswith(".")
+            )
+            notebooks = sorted(p for p in path.glob("*.ipynb") if p.is_file())
+            if not holds_work and (subdirs or notebooks):
+                found += [(p.name, p) for p in subdirs]
+                found += [(p.stem, p) for p in notebooks]
+                continue
+        found.append((path.stem if path.is_file() else path.resolve().name, path))
+    submissions, used = [], set()
+    for raw_name, path in found:
+        name = base = _safe_name(raw_name)
+        counter = 2
+        while name in used:
+            name, counter = f"{base}-{counter}", counter + 1
+        used.add(name)
+        submissions.append(read_submission(path, assignment, name=name))
+    return submissions
