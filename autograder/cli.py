@@ -171,3 +171,25 @@ def merge_manual(out: Path, scores_csv: Path) -> None:
     for problem in problems:
         console.print(f"[yellow]{problem}[/yellow]")
     console.print(f"merged {scores_csv} into {out}")
+
+
+@main.command()
+@assignment_option
+def doctor(assignment_name: str | None) -> None:
+    """Show which sandbox layers work on this machine, and why the others do not."""
+    from .doctor import diagnose, machine_facts
+
+    spec = _assignment(assignment_name)
+    facts = Table(title="machine", show_header=False)
+    for key, value in machine_facts().items():
+        facts.add_row(key, value)
+    Console().print(facts)
+    layers = Table(title="sandbox layers, strongest first")
+    for column in ("layer", "works", "detail"):
+        layers.add_column(column)
+    reports = diagnose(spec.probes, spec.limits)
+    for item in reports:
+        layers.add_row(item.layer, "yes" if item.works else "no", item.reason)
+    Console().print(layers)
+    best = next((r.layer for r in reports if r.works), None)
+    Console().print(f"grading will use: [bold]{best or 'nothing: the worker cannot start'}[/bold]")

@@ -43,10 +43,11 @@ UNSHARE_SETUP = r"""
 set -eu
 root=$(mktemp -d)
 mount -t tmpfs -o size="$TMPFS_BYTES",mode=755 tmpfs "$root"
-for dir in $RO_DIRS; do
-  mkdir -p "$root$dir"
-  mount --rbind "$dir" "$root$dir"
-  mount -o remount,bind,ro "$root$dir"
+for pair in $RO_MOUNTS; do
+  source=${pair%%:*}; target=${pair#*:}
+  mkdir -p "$root$target"
+  mount --rbind "$source" "$root$target"
+  mount -o remount,bind,ro "$root$target"
 done
 for hidden in $HIDDEN_DIRS; do
   [ -d "$root$hidden" ] && mount -t tmpfs -o size=4k,ro tmpfs "$root$hidden"
@@ -60,8 +61,8 @@ done
 mount --bind "$RUNTIME" "$root/opt/kit/runtime"; mount -o remount,bind,ro "$root/opt/kit/runtime"
 cp "$PROBES" "$root/opt/kit/probes.py"
 cd "$root/tmp"
-exec env -i OMP_NUM_THREADS=1 HOME=/tmp PATH=/usr/bin:/bin \
-  chroot "$root" "$PYTHON" -I -c "$LAUNCH" /opt/kit /opt/kit/probes.py /tmp/work
+exec env -i OMP_NUM_THREADS=1 HOME=/tmp PATH=/usr/bin:/bin /usr/sbin/chroot \
+  "$root" "$PYTHON" -I -c "$LAUNCH" /opt/kit /opt/kit/probes.py /tmp/work
 """
 
 
@@ -144,33 +145,41 @@ def _drop_to_nobody() -> list[str]:
     return [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--inh-caps=-all"]
 
 
-def _python_prefix_dirs() -> list[str]:
-    """Directories the sandboxed interpreter needs: the environment, and its base install."""
-    dirs = {os.path.realpath(sys.prefix)}
+ENV_MOUNT = "/opt/python-env"
+
+
+def _python_mounts() -> tuple[list[tuple[str, str]], str]:
+    """Read-only mounts (source, target) the sandboxed interpreter needs, and its path inside.
+
+    The environment is mounted at a fixed path so that the project folder it may live in
+    does not appear inside the sandbox; a base install outside /usr keeps its own path.
+    """
+    prefix = os.path.realpath(sys.prefix)
+    mounts = [] if prefix.startswith("/usr/") or prefix == "/usr" else [(prefix, ENV_MOUNT)]
     base = os.path.realpath(sys.base_prefix)
-    if not base.startswith("/usr"):
-        dirs.add(base)
-    return sorted(d for d in dirs if not d.startswith("/usr"))
+    if base != prefix and not base.startswith("/usr"):
+        mounts.append((base, base))
+    executable = os.path.abspath(sys.executable)
+    if mounts and executable.startswith(sys.prefix + os.sep):
+        executable = ENV_MOUNT + executable[len(sys.prefix):]
+    return mounts, executable
 
 
 def _installed_kit_dirs() -> list[str]:
-    """An installed (non-editable) copy of the kit inside the environment holds the hidden
-    suites: the sandbox mounts an empty tmpfs over it."""
+    """Paths, inside the sandbox, of any installed (non-editable) copy of the kit in the
+    environment: it holds the hidden suites, so the sandbox mounts an empty tmpfs over it."""
+    prefix = os.path.realpath(sys.prefix)
     hidden = []
     for entry in sys.path:
-        candidate = Path(entry) / "autograder"
-        if (
-            entry.startswith(os.path.realpath(sys.prefix))
-            and candidate.is_dir()
-            and candidate.resolve() != RUNTIME_DIR.parent
-        ):
-            hidden.append(str(candidate))
+        real = os.path.realpath(entry)
+        if real.startswith(prefix + os.sep) and (Path(real) / "autograder").is_dir():
+            hidden.append(ENV_MOUNT + real[len(prefix):] + "/autograder")
     return hidden
 
 
 def layer_command(layer: str, probes: Path, limits: Limits) -> tuple[list[str], str | None]:
     """The command that starts the worker in ``layer``, and a work root to clean up, if any."""
-    python = sys.executable
+    mounts, python = _python_mounts()
     if layer == "bwrap":
         bwrap = shutil.which("bwrap")
         if bwrap is None:
@@ -181,8 +190,8 @@ def layer_command(layer: str, probes: Path, limits: Limits) -> tuple[list[str], 
             "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
             "--symlink", "usr/bin", "/bin",
         ]
-        for directory in _python_prefix_dirs():
-            command += ["--ro-bind", directory, directory]
+        for source, target in mounts:
+            command += ["--ro-bind", source, target]
         for directory in _installed_kit_dirs():
             command += ["--tmpfs", directory]
         command += [
@@ -202,7 +211,7 @@ def layer_command(layer: str, probes: Path, limits: Limits) -> tuple[list[str], 
             raise SandboxError("util-linux `unshare` is not installed")
         env_setup = {
             "TMPFS_BYTES": str(limits.tmpfs_mib << 20),
-            "RO_DIRS": " ".join(["/usr", *_python_prefix_dirs()]),
+            "RO_MOUNTS": " ".join(f"{s}:{t}" for s, t in [("/usr", "/usr"), *mounts]),
             "HIDDEN_DIRS": " ".join(_installed_kit_dirs()),
             "RUNTIME": str(RUNTIME_DIR),
             "PROBES": str(probes),
@@ -217,7 +226,7 @@ def layer_command(layer: str, probes: Path, limits: Limits) -> tuple[list[str], 
         ]  # fmt: skip
         return command, None
     workroot = tempfile.mkdtemp(prefix="autograder-work-")
-    launch = [python, "-I", "-c", LAUNCH, str(RUNTIME_DIR.parent), str(probes), workroot]
+    launch = [sys.executable, "-I", "-c", LAUNCH, str(RUNTIME_DIR.parent), str(probes), workroot]
     if layer == "rlimits":
         if not _is_root():
             raise SandboxError("the uid drop needs root; run as root or use another layer")

@@ -119,7 +119,11 @@ def _child_main(workdir: Path, entry: str, probes: Any, control: Channel) -> Non
             request, _ = control.receive(timeout=None)
         except (EOFError, ProtocolError):
             return
-        control.send(_run_probe(probes, namespace, request, str(workdir)))
+        answer = _run_probe(probes, namespace, request, str(workdir))
+        try:
+            control.send(answer)
+        except (ProtocolError, RecursionError, ValueError, TypeError) as exc:
+            control.send({"status": "bad_answer", "error": f"the value cannot be sent back: {exc}"})
 
 
 def _run_probe(probes: Any, namespace: dict, request: dict, student_dir: str) -> dict[str, Any]:

@@ -1,0 +1,381 @@
+"""Known-wrong versions of the hw1 reference, and the trusted arithmetic the checks share.
+
+A check names a mistake only when the student's output matches what the mistake produces on
+the same inputs, so every mistake in ``mistakes.toml`` that is recognised by its output has a
+small re-implementation here: the reference rule with exactly that one thing wrong. Everything
+in this file runs in the trusted process, on inputs the checks generated, and never touches
+data that came from a submission except to compare with it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import sys
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import torch
+
+SUITE_DIR = Path(__file__).resolve().parent
+OPTIMIZERS = ("Adam", "SGDMomentum", "AdaGrad", "RMSprop")
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "Adam": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8},
+    "SGDMomentum": {"lr": 1e-2, "momentum": 0.9},
+    "AdaGrad": {"lr": 1e-2, "eps": 1e-10},
+    "RMSprop": {"lr": 1e-2, "alpha": 0.99, "eps": 1e-8},
+}
+SEED_COEFFICIENTS = (1.0, -6.0, 4.0)  # x**2 - 6x + 4, the seed notebook's equation
+SEED_ROOTS = (3.0 - 5.0**0.5, 3.0 + 5.0**0.5)
+
+
+def probes() -> ModuleType:
+    """The suite's probes, loaded privately so checks can run them on the reference in the
+    trusted process (same procedure as in the sandbox, torch's trap left off)."""
+    name = "_hw1_trusted_probes"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, SUITE_DIR / "probes.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        module.TRAP_ENABLED = False  # type: ignore[attr-defined]
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+        module.TRAP_ENABLED = False  # type: ignore[attr-defined]
+    return sys.modules[name]
+
+
+def run_reference_probe(probe: str, namespace: dict[str, Any], **args: Any) -> Any:
+    """Run one probe on the reference's names, in this (trusted) process."""
+    return probes().PROBES[probe](dict(namespace), **args)
+
+
+def solve_settings() -> list[dict[str, Any]]:
+    """The teacher's settings for driving minimisation with each optimizer."""
+    path = SUITE_DIR / "solve_settings.toml"
+    return list(tomllib.loads(path.read_text(encoding="utf-8"))["case"])
+
+
+# --------------------------------------------------------------------------------------------
+# Matching outputs with NaN (a division by zero is a fingerprint too)
+
+
+def same_with_nan(actual: Any, expected: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
+    """Equal shapes, NaN and inf at the same places, the finite entries close."""
+    got = np.asarray(actual, dtype=np.float64)
+    want = np.asarray(expected, dtype=np.float64)
+    if got.shape != want.shape:
+        return False
+    if not np.array_equal(np.isnan(got), np.isnan(want)):
+        return False
+    if not np.array_equal(np.isposinf(got), np.isposinf(want)) or not np.array_equal(
+        np.isneginf(got), np.isneginf(want)
+    ):
+        return False
+    finite = np.isfinite(want)
+    return bool(np.all(np.abs(got[finite] - want[finite]) <= atol + rtol * np.abs(want[finite])))
+
+
+def closest(actual: Any, candidates: Sequence[Any]) -> Any:
+    """The candidate (same shape as ``actual``) nearest to it; None when none fits."""
+    got = np.asarray(actual, dtype=np.float64)
+    best, best_distance = None, np.inf
+    for candidate in candidates:
+        want = np.asarray(candidate, dtype=np.float64)
+        if want.shape != got.shape:
+            continue
+        with np.errstate(invalid="ignore", over="ignore"):
+            distance = float(np.nanmax(np.abs(got - want))) if got.size else 0.0
+        if np.isnan(distance):
+            distance = np.inf
+        if best is None or distance < best_distance:
+            best, best_distance = want, distance
+    return best
+
+
+# --------------------------------------------------------------------------------------------
+# Task 1: the network
+
+
+def reference_state(reference: Any, sizes: Sequence[int], seed: int) -> dict[str, np.ndarray]:
+    """Weights of the reference network ``MyModelNN(*sizes)`` built under ``seed``."""
+    torch.manual_seed(seed)
+    model = reference.deep_net.MyModelNN(*sizes)
+    return {k: v.detach().numpy().astype(np.float32) for k, v in model.state_dict().items()}
+
+
+def _activation(name: str, x: np.ndarray) -> np.ndarray:
+    if name == "relu":
+        return np.maximum(x, 0.0)
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def network_output(
+    state: Mapping[str, np.ndarray],
+    x: np.ndarray,
+    order: Sequence[str] = ("fc1", "fc2", "fc3", "fc4"),
+    activation: str = "sigmoid",
+    on_output: bool = False,
+) -> np.ndarray | None:
+    """The output of the layers in ``order`` with ``activation`` between them (and after the
+    last one when ``on_output``), in float64; None when the shapes do not chain."""
+    h = np.asarray(x, dtype=np.float64)
+    for position, layer in enumerate(order):
+        weight = np.asarray(state[f"{layer}.weight"], dtype=np.float64)
+        bias = np.asarray(state[f"{layer}.bias"], dtype=np.float64)
+        if h.shape[-1] != weight.shape[1]:
+            return None
+        h = h @ weight.T + bias
+        if position < len(order) - 1 or on_output:
+            h = _activation(activation, h)
+    return h
+
+
+def network_variants(state: Mapping[str, np.ndarray], x: np.ndarray, actual: Any) -> dict:
+    """What each known wiring mistake outputs on ``x`` (the variant nearest to ``actual``
+    where a mistake has several forms)."""
+    skipped = [
+        network_output(state, x, order)
+        for order in (("fc1", "fc2", "fc4"), ("fc1", "fc2", "fc3"), ("fc2", "fc3", "fc4"))
+    ]
+    layers = ("fc1", "fc2", "fc3", "fc4")
+    reordered = [
+        network_output(state, x, order)
+        for order in itertools.permutations(layers)
+        if order != layers
+    ]
+    return {
+        "relu_instead_of_sigmoid": network_output(state, x, activation="relu"),
+        "activation_on_output": network_output(state, x, on_output=True),
+        "layer_skipped": closest(actual, [o for o in skipped if o is not None]),
+        "layers_wrong_order": closest(actual, [o for o in reordered if o is not None]),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Task 2: update rules in numpy, the reference and each known mistake
+#
+# A rule updates one parameter: rule(p, g, state, hp, t) -> new p, where ``state`` is that
+# parameter's own dict and ``t`` the step count the rule should use.
+
+Rule = Callable[[np.ndarray, np.ndarray, dict, dict, int], np.ndarray]
+
+
+def _moment(state: dict, key: str, like: np.ndarray) -> np.ndarray:
+    if key not in state:
+        state[key] = np.zeros_like(like)
+    return state[key]
+
+
+def _adam(
+    *, bias: bool = True, eps_inside: bool = False, swap: bool = False, second: str = "square"
+) -> Rule:
+    def rule(p: np.ndarray, g: np.ndarray, state: dict, hp: dict, t: int) -> np.ndarray:
+        beta1, beta2 = hp["betas"][::-1] if swap else hp["betas"]
+        m = _moment(state, "m", p)
+        v = _moment(state, "v", p)
+        m[...] = beta1 * m + (1 - beta1) * g
+        v[...] = beta2 * v + (1 - beta2) * (np.abs(g) if second != "square" else g * g)
+        m_hat = m / (1 - beta1**t) if bias else m
+        v_hat = v / (1 - beta2**t) if bias else v
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if second == "abs_no_sqrt":
+                return p - hp["lr"] * m_hat / (v_hat + hp["eps"])
+            if eps_inside:
+                return p - hp["lr"] * m_hat / np.sqrt(v_hat + hp["eps"])
+            return p - hp["lr"] * m_hat / (np.sqrt(v_hat) + hp["eps"])
+
+    return rule
+
+
+def _momentum(kind: str = "reference") -> Rule:
+    def rule(p: np.ndarray, g: np.ndarray, state: dict, hp: dict, t: int) -> np.ndarray:
+        lr, momentum = hp["lr"], hp["momentum"]
+        if kind == "not_kept":
+            return p - lr * g
+        u = _moment(state, "u", p)
+        if kind == "uphill":
+            u[...] = momentum * u + lr * g
+        elif kind == "momentum_negated":
+            u[...] = -momentum * u - lr * g
+        else:
+            u[...] = momentum * u - lr * g
+        return p + u
+
+    return rule
+
+
+def _adagrad(eps: bool = True) -> Rule:
+    def rule(p: np.ndarray, g: np.ndarray, state: dict, hp: dict, t: int) -> np.ndarray:
+        total = _moment(state, "G", p)
+        total[...] = total + g * g
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return p - hp["lr"] * g / (np.sqrt(total) + (hp["eps"] if eps else 0.0))
+
+    return rule
+
+
+def _rmsprop(kind: str = "reference") -> Rule:
+    def rule(p: np.ndarray, g: np.ndarray, state: dict, hp: dict, t: int) -> np.ndarray:
+        alpha = hp["alpha"]
+        s = _moment(state, "s", p)
+        if kind == "plus_equals":
+            s[...] = s + alpha * s + (1 - alpha) * g * g
+        elif kind == "alpha_swapped":
+            s[...] = (1 - alpha) * s + alpha * g * g
+        else:
+            s[...] = alpha * s + (1 - alpha) * g * g
+        return p - hp["lr"] * g / (np.sqrt(s) + hp["eps"])
+
+    return rule
+
+
+# mistake id -> the forms it takes; "count" says which step count a form uses
+RULES: dict[str, dict[str, list[tuple[Rule, str]]]] = {
+    "Adam": {
+        "reference": [(_adam(), "own")],
+        "adam_no_bias_correction": [(_adam(bias=False), "own")],
+        "adam_eps_inside_sqrt": [(_adam(eps_inside=True), "own")],
+        "adam_betas_swapped": [(_adam(swap=True), "own")],
+        "adam_step_count_shared": [(_adam(), "per_call"), (_adam(), "per_update")],
+        "adam_abs_instead_of_square": [(_adam(second="abs"), "own"),
+                                       (_adam(second="abs_no_sqrt"), "own")],
+    },
+    "SGDMomentum": {
+        "reference": [(_momentum(), "own")],
+        "momentum_sign_flipped": [(_momentum("uphill"), "own"),
+                                  (_momentum("momentum_negated"), "own")],
+        "momentum_velocity_not_kept": [(_momentum("not_kept"), "own")],
+    },
+    "AdaGrad": {
+        "reference": [(_adagrad(), "own")],
+        "adagrad_no_eps": [(_adagrad(eps=False), "own")],
+    },
+    "RMSprop": {
+        "reference": [(_rmsprop(), "own")],
+        "rmsprop_accumulate_plus_equals": [(_rmsprop("plus_equals"), "own")],
+        "rmsprop_alpha_swapped": [(_rmsprop("alpha_swapped"), "own")],
+    },
+}  # fmt: skip
+
+
+def hyper_parameters(
+    cls: str, count: int, kwargs: Mapping[str, Any] | None, groups: Sequence[Mapping] | None
+) -> list[dict[str, Any]]:
+    """Each parameter's hyper-parameters: the defaults, then ``kwargs``, then its group's."""
+    base = {**DEFAULTS[cls], **(kwargs or {})}
+    if not groups:
+        return [dict(base) for _ in range(count)]
+    per_param: list[dict[str, Any]] = [dict(base) for _ in range(count)]
+    for group in groups:
+        for index in group["params"]:
+            per_param[index].update({k: v for k, v in group.items() if k != "params"})
+    return per_param
+
+
+def simulate(
+    rule: Rule,
+    count_mode: str,
+    params: Sequence[np.ndarray],
+    grads: Sequence[Sequence[Any]],
+    hypers: Sequence[Mapping[str, Any]],
+) -> list[np.ndarray]:
+    """Apply ``rule`` step by step; returns each parameter's values after every step,
+    shaped ``(steps, *shape)``. Parameters whose gradient is None are skipped."""
+    values = [np.array(p, dtype=np.float64) for p in params]
+    states: list[dict] = [{} for _ in params]
+    own = [0] * len(params)
+    updates = 0
+    trajectory: list[list[np.ndarray]] = [[] for _ in params]
+    for call, step_grads in enumerate(grads, start=1):
+        for j, grad in enumerate(step_grads):
+            if grad is not None:
+                own[j] += 1
+                updates += 1
+                t = {"own": own[j], "per_call": call, "per_update": updates}[count_mode]
+                g = np.asarray(grad, dtype=np.float64).reshape(values[j].shape)
+                values[j] = rule(values[j], g, states[j], dict(hypers[j]), t)
+            trajectory[j].append(values[j].copy())
+    return [np.stack(steps) for steps in trajectory]
+
+
+def optimizer_variants(
+    cls: str,
+    params: Sequence[np.ndarray],
+    grads: Sequence[Sequence[Any]],
+    actual: Sequence[np.ndarray],
+    kwargs: Mapping[str, Any] | None = None,
+    groups: Sequence[Mapping] | None = None,
+) -> dict[str, list[np.ndarray]]:
+    """What each known mistake of ``cls`` produces on these inputs (the form of a mistake
+    nearest to ``actual`` when it has several), as per-parameter trajectories."""
+    hypers = hyper_parameters(cls, len(params), kwargs, groups)
+    found = {}
+    for mistake, forms in RULES[cls].items():
+        if mistake == "reference":
+            continue
+        outputs = [simulate(rule, mode, params, grads, hypers) for rule, mode in forms]
+        flat = [np.concatenate([o.ravel() for o in out]) for out in outputs]
+        target = np.concatenate([np.asarray(a, dtype=np.float64).ravel() for a in actual])
+        best = closest(target, flat)
+        found[mistake] = outputs[[id(f) for f in flat].index(id(best))] if best is not None else None
+    return found
+
+
+def matching_optimizer_mistakes(
+    actual: Sequence[np.ndarray], variants: Mapping[str, Sequence[np.ndarray] | None]
+) -> list[str]:
+    """Mistakes whose trajectories ``actual`` reproduces (NaN where they give NaN)."""
+    found = []
+    for mistake, output in variants.items():
+        if output is None or len(output) != len(actual):
+            continue
+        if all(same_with_nan(a, o, rtol=1e-5, atol=1e-9) for a, o in zip(actual, output, strict=True)):
+            found.append(mistake)
+    return found
+
+
+def run_reference_optimizer(reference: Any, cls: str, probe: str, **args: Any) -> dict[str, Any]:
+    """A probe run with the reference optimizer classes in place of the student's."""
+    namespace = {name: getattr(reference.optimizer, name) for name in OPTIMIZERS}
+    return run_reference_probe(probe, namespace, cls=cls, **args)
+
+
+# --------------------------------------------------------------------------------------------
+# Task 3: roots
+
+
+def quadratic_roots(a: float, b: float, c: float) -> list[float]:
+    """The real roots, ascending, by the closed form (trusted side only)."""
+    disc = b * b - 4 * a * c
+    if disc < 0:
+        return []
+    q = -0.5 * (b + np.copysign(np.sqrt(disc), b))
+    roots = [q / a, c / q] if q != 0 else [0.0, 0.0]
+    return sorted(float(r) for r in roots)
+
+
+def polynomial_value(coefficients: Sequence[float], x: float) -> float:
+    total = 0.0
+    for coefficient in coefficients:
+        total = total * x + coefficient
+    return total
+
+
+def squared_loss_gradient(a: float, b: float, c: float) -> list[float]:
+    """Coefficients of F'(x) for F = (a x² + b x + c)²: 2 f f' = 4a²x³ + 6ab x² + (2b² + 4ac) x
+    + 2bc, highest power first."""
+    return [4 * a * a, 6 * a * b, 2 * b * b + 4 * a * c, 2 * b * c]
+
+
+def grad_looks_like(samples: Sequence[Any], points: Sequence[float], target: Callable) -> bool:
+    """Whether sampled grad values are a positive multiple of ``target`` at the points."""
+    values = np.array([np.nan if v is None else v for v in samples], dtype=np.float64)
+    wanted = np.array([target(x) for x in points], dtype=np.float64)
+    if values.shape != wanted.shape or not np.all(np.isfinite(values)):
+        return False
+    scale = float(np.dot(values, wanted) / np.dot(wanted, wanted)) if np.any(wanted) else 0.0
+    return scale > 0 and bool(np.allclose(values, scale * wanted, rtol=1e-6, atol=1e-9))

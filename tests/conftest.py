@@ -1,0 +1,48 @@
+"""Shared fixtures for the kit's own tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from autograder.sandbox import LAYERS, Limits, Sandbox, SandboxError
+
+TESTS_DIR = Path(__file__).resolve().parent
+ECHO_PROBES = TESTS_DIR / "fixtures" / "echo_probes.py"
+FAST_LIMITS = Limits(call_seconds=3, load_seconds=5, address_space_mib=3072, processes=32,
+                     file_size_mib=8, cpu_seconds=20, output_kib=16, tmpfs_mib=64)
+
+
+def start_sandbox(layer: str, probes: Path = ECHO_PROBES, limits: Limits = FAST_LIMITS) -> Sandbox:
+    """A started sandbox in ``layer``, or a skip that says why this machine lacks it."""
+    sandbox = Sandbox(probes, limits, layer=layer)
+    try:
+        sandbox.start()
+    except SandboxError as exc:
+        pytest.skip(f"layer {layer} does not work on this machine: {exc}")
+    return sandbox
+
+
+@pytest.fixture(scope="module", params=LAYERS)
+def any_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    sandbox = start_sandbox(request.param)
+    yield sandbox
+    sandbox.shutdown()
+
+
+@pytest.fixture(scope="module", params=("bwrap", "unshare"))
+def isolating_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    """Layers that hide the file system and the network."""
+    sandbox = start_sandbox(request.param)
+    yield sandbox
+    sandbox.shutdown()
+
+
+@pytest.fixture(scope="module", params=("bwrap", "unshare", "rlimits"))
+def uid_dropping_sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    """Layers that run student code as uid nobody when the grader is root."""
+    sandbox = start_sandbox(request.param)
+    yield sandbox
+    sandbox.shutdown()
