@@ -1,0 +1,84 @@
+"""The wire format carries plain data only, and rejects anything malformed or oversized."""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+
+import numpy as np
+import pytest
+
+from autograder.checks import close
+from autograder.runtime import protocol
+from autograder.runtime.protocol import ProtocolError, encode, read_message
+
+
+def roundtrip(message, blobs=None):
+    return read_message(io.BytesIO(encode(message, blobs)))
+
+
+def raw_message(header: dict, frames: list[bytes] = ()) -> io.BytesIO:
+    data = json.dumps(header).encode()
+    return io.BytesIO(struct.pack(">I", len(data)) + data + b"".join(frames))
+
+
+def test_roundtrip_of_plain_values_arrays_and_blobs():
+    message = {"a": [1, 2.5, None, True, "x"], "arr": np.arange(6, dtype=np.float32).reshape(2, 3),
+               "nan": float("nan"), "inf": float("-inf"), "nested": {"b": np.float64(3.0)}}
+    body, blobs = roundtrip(message, {"deep_net.py": b"print(1)\n"})
+    assert body["a"] == [1, 2.5, None, True, "x"]
+    np.testing.assert_array_equal(body["arr"], message["arr"])
+    assert body["arr"].dtype == np.float32
+    assert np.isnan(body["nan"]) and body["inf"] == float("-inf")
+    assert body["nested"]["b"] == 3.0
+    assert blobs == {"deep_net.py": b"print(1)\n"}
+
+
+def test_objects_and_object_arrays_are_not_sent():
+    with pytest.raises(ProtocolError):
+        encode({"x": object()})
+    with pytest.raises(ProtocolError):
+        encode({"x": np.array([object()], dtype=object)})
+    with pytest.raises(ProtocolError):
+        encode({"__ndarray__": 0})
+
+
+def test_pickled_npy_frame_is_refused():
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([{"evil": 1}], dtype=object), allow_pickle=True)
+    frame = buffer.getvalue()
+    stream = raw_message({"body": {"x": {"__ndarray__": 0}}, "frames": [len(frame)]}, [frame])
+    with pytest.raises(ProtocolError):
+        read_message(stream)
+
+
+def test_bare_nan_and_deep_nesting_and_oversize_are_refused():
+    data = b'{"body": {"x": NaN}, "frames": []}'
+    with pytest.raises(ProtocolError):
+        read_message(io.BytesIO(struct.pack(">I", len(data)) + data))
+    deep = {"body": {}, "frames": []}
+    node = deep["body"]
+    for _ in range(100):
+        node["d"] = {}
+        node = node["d"]
+    with pytest.raises(ProtocolError):
+        read_message(raw_message(deep))
+    with pytest.raises(ProtocolError):
+        read_message(raw_message({"body": {}, "frames": [protocol.MAX_FRAME_BYTES + 1]}))
+    with pytest.raises(ProtocolError):
+        read_message(io.BytesIO(struct.pack(">I", protocol.MAX_HEADER_BYTES + 1)))
+
+
+def test_truncated_message_is_an_eof_not_a_hang():
+    data = encode({"x": np.zeros(100)})
+    with pytest.raises(EOFError):
+        read_message(io.BytesIO(data[:-10]))
+
+
+def test_comparison_has_no_numpy_traps():
+    assert not close(np.zeros((0, 10)), np.ones((1, 10)), 1e-5, 1e-8)  # np.allclose says True
+    assert not close(np.array([np.nan]), np.array([np.nan]), 1e-5, 1e-8)
+    assert not close(np.array([1.0]), np.array([np.nan]), 1e-5, 1e-8)
+    assert close(np.array([np.inf, 1.0]), np.array([np.inf, 1.0]), 1e-5, 1e-8)
+    assert close(np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-9]), 1e-5, 1e-8)
