@@ -193,3 +193,28 @@ def doctor(assignment_name: str | None) -> None:
     Console().print(layers)
     best = next((r.layer for r in reports if r.works), None)
     Console().print(f"grading will use: [bold]{best or 'nothing: the worker cannot start'}[/bold]")
+
+
+@main.command()
+@click.option("--copies", default=5, show_default=True, help="Copies of every sample submission.")
+@click.option("--samples", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=Path("tests/submissions"), show_default=True)
+@assignment_option
+@layer_option
+@click.option("--warm-only", is_flag=True, help="Skip the (slow) fresh-process run.")
+def benchmark(copies: int, samples: Path, assignment_name: str | None, layer: str | None,
+              warm_only: bool) -> None:
+    """Print seconds per submission with fresh processes and with the warm start."""
+    from . import benchmark as bench
+
+    spec = _assignment(assignment_name)
+    modes = ("warm",) if warm_only else ("cold", "warm")
+    figures = bench.run(spec, samples, copies, layer, modes)
+    table = Table(title=f"grading speed on {bench.machine()}")
+    for column in ("mode", "submissions", "total s", "s per submission", "sandbox"):
+        table.add_column(column, justify="right")
+    for item in figures:
+        table.add_row(item.mode, str(item.submissions), f"{item.total_seconds:.1f}",
+                      f"{item.per_submission:.3f}", item.layer)
+    Console().print(table)
+    Console().print(f"peak resident memory: {bench.peak_memory_mib():.0f} MiB")

@@ -55,7 +55,7 @@ STATUS_WORDS = {
     "skipped": "skipped",
 }
 SANDBOX_WORDS = {
-    "bwrap": "isolated with bubblewrap (no network, private file system)",
+    "bwrap": "isolated with bubblewrap: no network, private file system",
     "unshare": "isolated with Linux namespaces",
     "rlimits": "resource limits only (no file system or network isolation)",
     "none": "NOT sandboxed",

@@ -1,0 +1,80 @@
+"""Measure grading speed: seconds per submission with fresh processes and with the warm start.
+
+A benchmark, not a test: it prints figures for the README, taken on whatever machine runs it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import platform
+import resource
+import time
+from pathlib import Path
+
+from .assignment import Assignment
+from .grading import GradingOptions, grade_batch
+from .submission import Submission, discover
+
+
+@dataclasses.dataclass
+class BenchmarkFigures:
+    """What one mode cost."""
+
+    mode: str
+    submissions: int
+    total_seconds: float
+    layer: str
+
+    @property
+    def per_submission(self) -> float:
+        return self.total_seconds / max(1, self.submissions)
+
+
+def replicate(submissions: list[Submission], copies: int) -> list[Submission]:
+    """``copies`` renamed copies of every submission."""
+    return [
+        dataclasses.replace(s, name=f"{s.name}-{i}", problems=list(s.problems))
+        for i in range(copies)
+        for s in submissions
+    ]
+
+
+def run(assignment: Assignment, sample_dir: Path, copies: int, layer: str | None,
+        modes: tuple[str, ...] = ("cold", "warm")) -> list[BenchmarkFigures]:
+    """Grade ``copies`` copies of the samples once per mode and time each run."""
+    batch = replicate(discover([sample_dir], assignment), copies)
+    figures = []
+    for mode in modes:
+        layers: list[str] = []
+
+        def keep(result: dict, layers: list[str] = layers) -> None:
+            layers.append(result["sandbox"]["layer"])
+
+        options = GradingOptions(layer=layer, warm=mode == "warm")
+        started = time.perf_counter()
+        grade_batch(assignment, batch, options, keep)
+        elapsed = time.perf_counter() - started
+        figures.append(BenchmarkFigures(mode, len(batch), elapsed, layers[0] if layers else "?"))
+    return figures
+
+
+def machine() -> str:
+    """A one-line description of the machine the figures come from."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GiB, Python {platform.python_version()}"
+
+
+def peak_memory_mib() -> float:
+    """Peak resident memory of the grader and its finished children."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024
