@@ -1,0 +1,461 @@
+"""The release step: stubs, statement, notebook and the leak guard.
+
+The committed student bundle must be exactly what the release writes today, so that editing a
+solution, a check or the statement without regenerating the bundle fails here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.assignment import PROJECT_ROOT, Assignment, Task, load
+from autograder.release import (
+    CACHE_NAMES,
+    NotebookSection,
+    ReleaseLeakError,
+    assignment_notebook,
+    build_notebook,
+    bundle_leaks,
+    find_leaks,
+    notebook_text,
+    release_assignment,
+    render_statement,
+    solution_text,
+    split_code_cells,
+    statement_context,
+    statement_template,
+    strip_solution_regions,
+)
+from autograder.sandbox import Limits
+
+COMMITTED = PROJECT_ROOT / "assignments" / "hw1"
+REGENERATE = "run `autograder release hw1 --out assignments/hw1` and commit the result"
+
+
+def bundle_files(directory: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(directory).as_posix(): p.read_bytes()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file() and not CACHE_NAMES.intersection(p.relative_to(directory).parts)
+    }
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("release") / "hw1"
+    release_assignment("hw1", out, root=PROJECT_ROOT)
+    return out
+
+
+# --- the real hw1 bundle ---------------------------------------------------------------------
+
+
+def test_committed_bundle_equals_a_fresh_release(fresh: Path) -> None:
+    assert COMMITTED.is_dir(), f"assignments/hw1 is missing: {REGENERATE}"
+    committed, generated = bundle_files(COMMITTED), bundle_files(fresh)
+    assert sorted(committed) == sorted(generated), f"the bundle's file list is stale: {REGENERATE}"
+    stale = [name for name in generated if committed[name] != generated[name]]
+    assert not stale, f"stale in assignments/hw1: {', '.join(stale)}; {REGENERATE}"
+
+
+def test_release_is_byte_identical_when_repeated(fresh: Path, tmp_path: Path) -> None:
+    again = tmp_path / "hw1"
+    release_assignment("hw1", again, root=PROJECT_ROOT)
+    assert bundle_files(again) == bundle_files(fresh)
+
+
+def test_bundle_holds_the_expected_files(fresh: Path) -> None:
+    assignment = load("hw1")
+    names = set(bundle_files(fresh))
+    expected = {"README.md", assignment.notebook, *assignment.submission_files}
+    assert expected <= names
+    public = sorted(p.name for p in assignment.public_dir.glob("test_*.py"))
+    assert sorted(n.removeprefix("checks/") for n in names if n.startswith("checks/")) == public
+
+
+def test_bundle_carries_no_solution_marker(fresh: Path) -> None:
+    for name, data in bundle_files(fresh).items():
+        text = data.decode("utf-8")
+        for marker in ("### BEGIN SOLUTION", "### END SOLUTION", "BEGIN SOLUTION -->"):
+            assert marker not in text, f"{name} contains {marker!r}"
+
+
+def test_bundle_has_no_leaks(fresh: Path) -> None:
+    assert bundle_leaks(load("hw1"), fresh, PROJECT_ROOT) == []
+
+
+def test_statement_states_the_points(fresh: Path) -> None:
+    readme = (fresh / "README.md").read_text(encoding="utf-8")
+    for task in load("hw1").tasks:
+        assert f"({task.points:g} points" in readme, task.id
+    assert "autograder check ." in readme
+    assert "{{" not in readme and "{%" not in readme
+
+
+STUB_PROBE = textwrap.dedent(
+    """
+    import sys
+    import torch
+    from autograder.runtime.loader import load_module, load_notebook
+    from pathlib import Path
+
+    def raises_not_implemented(call):
+        try:
+            call()
+        except NotImplementedError:
+            return True
+        return False
+
+    def check(ns, where):
+        param = torch.zeros(3, requires_grad=True)
+        calls = {
+            "MyModelNN": lambda: ns["MyModelNN"](4, 5, 7, 4),
+            "gradient_descent": lambda: ns["gradient_descent"](lambda x: 2 * x, 1.0, 0.1),
+            "find_roots": lambda: ns["find_roots"](1.0, -6.0, 4.0),
+            "solve": lambda: ns["solve"](-10.0, torch.optim.SGD, lr=1e-3),
+        }
+        for name in ("Adam", "SGDMomentum", "AdaGrad", "RMSprop"):
+            calls[name] = lambda name=name: ns[name]([param]).step()
+        bad = [name for name, call in calls.items() if not raises_not_implemented(call)]
+        if bad:
+            sys.exit(f"{where}: these do not raise NotImplementedError: {bad}")
+
+    bundle = Path(sys.argv[1])
+    sys.path.insert(0, str(bundle))
+    namespace = {}
+    for name in ("deep_net", "optimizer", "roots"):
+        namespace.update(load_module(bundle / f"{name}.py"))
+    check(namespace, "stub files")
+    namespace, notes = load_notebook(bundle / "hw1.ipynb")
+    if notes:
+        sys.exit(f"notebook cells raised: {notes}")
+    check(namespace, "notebook")
+    """
+)
+
+
+def test_stubs_import_and_raise_not_implemented(fresh: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", STUB_PROBE, str(fresh)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_notebook_validates_and_carries_nbgrader_metadata(fresh: Path) -> None:
+    assignment = load("hw1")
+    raw = (fresh / assignment.notebook).read_text(encoding="utf-8")
+    notebook = nbformat.reads(raw, as_version=4)
+    nbformat.validate(notebook)
+    ids = [cell.id for cell in notebook.cells]
+    assert len(ids) == len(set(ids))
+    graded = {}
+    for cell in notebook.cells:
+        meta = cell.metadata.get("nbgrader")
+        if meta is None:
+            continue
+        assert meta["schema_version"] == 3
+        assert re.fullmatch(r"[A-Za-z0-9_-]+", meta["grade_id"])
+        assert set(meta) <= {"grade", "solution", "locked", "grade_id", "points", "schema_version"}
+        graded[meta["grade_id"]] = (cell, meta)
+    stubs = [m for c, m in graded.values() if c.cell_type == "code" and m["solution"]]
+    assert stubs and all(not m["grade"] and not m["locked"] for m in stubs)
+    for cell, meta in graded.values():
+        if cell.cell_type == "code" and "raise NotImplementedError" in cell.source:
+            assert meta["solution"], cell.id
+    answers, meta = graded["answers"]
+    assert answers.cell_type == "markdown"
+    assert meta == {
+        "grade": True,
+        "solution": True,
+        "locked": False,
+        "grade_id": "answers",
+        "points": 10,
+        "schema_version": 3,
+    }
+    assert "_Your answer here._" in answers.source
+    assert "timestamp" not in raw and json.loads(raw)["nbformat"] == 4
+
+
+def test_source_notebook_strips_to_the_released_one(fresh: Path) -> None:
+    """Built from the reference files, the notebook is an nbgrader source of the release."""
+    assignment = load("hw1")
+    _, blocks = render_statement(statement_template(PROJECT_ROOT, "hw1"), statement_context(assignment))
+    references = {
+        name: (assignment.solutions_dir / name).read_text(encoding="utf-8")
+        for name in assignment.submission_files
+    }
+    source = assignment_notebook(assignment, blocks, references)
+    released = nbformat.read(fresh / assignment.notebook, as_version=4)
+    assert [c.id for c in source.cells] == [c.id for c in released.cells]
+    for ours, theirs in zip(source.cells, released.cells, strict=True):
+        assert ours.metadata == theirs.metadata, ours.id
+        kind = "markdown" if ours.cell_type == "markdown" else "python"
+        assert strip_solution_regions(ours.source, kind) == theirs.source, ours.id
+
+
+# --- stripping -------------------------------------------------------------------------------
+
+
+def test_python_region_becomes_raise_at_its_indentation() -> None:
+    source = textwrap.dedent(
+        """\
+        def f(x):
+            \"\"\"Doc.\"\"\"
+            ### BEGIN SOLUTION
+            y = x + 1
+            return y
+            ### END SOLUTION
+
+
+        class A:
+            def g(self):
+                if True:
+                    ### BEGIN SOLUTION
+                    return 2
+                    ### END SOLUTION
+                return 3
+        """
+    )
+    assert strip_solution_regions(source, "python") == textwrap.dedent(
+        """\
+        def f(x):
+            \"\"\"Doc.\"\"\"
+            raise NotImplementedError
+
+
+        class A:
+            def g(self):
+                if True:
+                    raise NotImplementedError
+                return 3
+        """
+    )
+
+
+def test_stripping_keeps_windows_newlines() -> None:
+    source = "def f():\r\n    ### BEGIN SOLUTION\r\n    return 1\r\n    ### END SOLUTION\r\n"
+    assert strip_solution_regions(source, "python") == "def f():\r\n    raise NotImplementedError\r\n"
+
+
+def test_region_at_the_end_of_text_without_newline() -> None:
+    source = "def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION"
+    assert strip_solution_regions(source, "python") == "def f():\n    raise NotImplementedError"
+
+
+def test_markdown_region_becomes_answer_placeholder() -> None:
+    source = "## 1. Why?\n\n<!-- BEGIN SOLUTION -->\nBecause.\n\nAnd more.\n<!-- END SOLUTION -->\n"
+    assert strip_solution_regions(source, "markdown") == "## 1. Why?\n\n_Your answer here._\n"
+
+
+def test_text_without_regions_is_unchanged() -> None:
+    assert strip_solution_regions("x = 1\n", "python") == "x = 1\n"
+
+
+@pytest.mark.parametrize(
+    ("source", "line", "words"),
+    [
+        ("a\n### BEGIN SOLUTION\nb\n### BEGIN SOLUTION\nc\n### END SOLUTION\n", 4, "nest"),
+        ("a\n### END SOLUTION\n", 2, "without"),
+        ("a\nb\n  ### BEGIN SOLUTION\nc\n", 3, "never closed"),
+        ("x = 1  ### BEGIN SOLUTION\n", 1, "alone"),
+        ("a\n<!-- BEGIN SOLUTION -->\n", 2, "python form"),
+    ],
+)
+def test_malformed_markers_name_file_and_line(source: str, line: int, words: str) -> None:
+    with pytest.raises(ValueError, match=rf"^solutions/x\.py:{line}: .*{words}"):
+        strip_solution_regions(source, "python", source="solutions/x.py")
+
+
+def test_solution_text_blanks_everything_else_and_keeps_line_numbers() -> None:
+    source = "a\n### BEGIN SOLUTION\nsecret\n### END SOLUTION\nb\n"
+    assert solution_text(source, "python").splitlines() == ["", "", "secret", "", ""]
+
+
+# --- notebook pieces -------------------------------------------------------------------------
+
+
+def test_code_is_split_into_a_cell_per_definition() -> None:
+    source = textwrap.dedent(
+        '''\
+        """Module docstring, left to the statement cell."""
+
+        import torch
+
+        LIMIT = 3
+
+
+        # belongs to f
+        @staticmethod
+        def f():
+            pass
+
+
+        class A:
+            pass
+        '''
+    )
+    cells = split_code_cells(source)
+    assert [name for name, _ in cells] == ["setup", "f", "A"]
+    assert cells[0][1] == "import torch\n\nLIMIT = 3"
+    assert cells[1][1].startswith("# belongs to f\n@staticmethod\ndef f():")
+
+
+def test_notebook_is_deterministic_and_valid() -> None:
+    section = NotebookSection(
+        id="part",
+        statement="## Part",
+        files=(("part.py", "def f():\n    raise NotImplementedError\n"), ("part.md", "Q?\n")),
+        points=5,
+        manual=False,
+    )
+    first = notebook_text(build_notebook("# Intro", [section], "Bye"))
+    second = notebook_text(build_notebook("# Intro", [section], "Bye"))
+    assert first == second and first.endswith("}\n")
+    notebook = nbformat.reads(first, as_version=4)
+    nbformat.validate(notebook)
+    assert [c.id for c in notebook.cells] == ["intro", "part-statement", "part-f", "part", "outro"]
+
+
+# --- leaks -----------------------------------------------------------------------------------
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_find_leaks_catches_planted_solution_and_hidden_lines(tmp_path: Path) -> None:
+    solution = "def f(x):\n    ### BEGIN SOLUTION\n    return torch.sigmoid(x) * 2\n    ### END SOLUTION\n"
+    hidden = "import torch\n\nHIDDEN_INPUTS = [(3.5, -1.25), (7.0, 2.0)]\n"
+    secrets = {"sol/f.py": solution_text(solution, "python"), "suite/test_f.py": hidden}
+    bundle = tmp_path / "bundle"
+    write(bundle / "f.py", "import torch\n\ndef f(x):\n    raise NotImplementedError\n")
+    assert find_leaks(bundle, secrets) == []
+
+    write(bundle / "README.md", "Hint:\n\n    return   torch.sigmoid(x) * 2\n")
+    write(bundle / "checks" / "test_f.py", "x = 1\nHIDDEN_INPUTS = [(3.5, -1.25), (7.0, 2.0)]\n")
+    leaks = find_leaks(bundle, secrets)
+    assert [(leak.file, leak.line, leak.secret) for leak in leaks] == [
+        ("README.md", 3, "sol/f.py:3"),
+        ("checks/test_f.py", 2, "suite/test_f.py:3"),
+    ]
+
+
+def test_find_leaks_reads_notebook_cells_and_flags_markers(tmp_path: Path) -> None:
+    secrets = {"sol/f.py": "\n\n    return torch.sigmoid(x) * 2\n"}
+    section = NotebookSection(
+        id="f",
+        statement="## f",
+        files=(("f.py", "def f(x):\n    return torch.sigmoid(x) * 2\n"),),
+        points=1,
+    )
+    write(tmp_path / "hw.ipynb", notebook_text(build_notebook("# Intro", [section])))
+    write(tmp_path / "notes.md", "### BEGIN SOLUTION\n")
+    found = {(leak.file, leak.line, leak.secret) for leak in find_leaks(tmp_path, secrets)}
+    assert found == {("hw.ipynb (cell 3)", 2, "sol/f.py:3"), ("notes.md", 1, "solution marker")}
+
+
+def test_public_lines_and_trivial_lines_are_not_secrets(tmp_path: Path) -> None:
+    secrets = {"sol/f.py": "        super().__init__()\n    # a long comment line here\n    x = 1\n"}
+    write(tmp_path / "f.py", '# a long comment line here\nx = 1\n"""Call ``super().__init__()``."""\n')
+    assert len(find_leaks(tmp_path, secrets)) == 1
+    assert find_leaks(tmp_path, secrets, public_texts=["call super().__init__() first"]) == []
+
+
+# --- release of a small made-up assignment ---------------------------------------------------
+
+
+def tiny_assignment(root: Path, statement: str) -> Assignment:
+    """A two-task assignment in ``root``, laid out like hw1."""
+    suite = root / "autograder" / "suites" / "tiny"
+    write(suite / "assignment.toml", "")
+    write(suite / "test_hidden.py", "SECRET_CASES = [(1.5, 2.25), (-3.0, 9.0)]\n")
+    write(suite / "public" / "test_public.py", "def test_square_of_two():\n    assert True\n")
+    solutions = root / "solutions" / "tiny"
+    write(
+        solutions / "square.py",
+        '"""Square."""\n\n\ndef square(x: float) -> float:\n    """x squared."""\n'
+        "    ### BEGIN SOLUTION\n    result_value = x * x\n    return result_value\n"
+        "    ### END SOLUTION\n",
+    )
+    write(
+        solutions / "answers.md",
+        "# Answers\n\n1. Why?\n\n<!-- BEGIN SOLUTION -->\nBecause squaring is easy.\n<!-- END SOLUTION -->\n",
+    )
+    write(root / "templates" / "tiny" / "statement.md.j2", statement)
+    return Assignment(
+        name="tiny",
+        title="Tiny",
+        suite_dir=suite,
+        solutions_dir=solutions,
+        release_dir=root / "out",
+        seed=0,
+        notebook="tiny.ipynb",
+        tasks=(
+            Task("square", "Square", ("square.py",), 8.0),
+            Task("answers", "Answers", ("answers.md",), 2.0, manual=True),
+        ),
+        limits=Limits(),
+    )
+
+
+TINY_STATEMENT = (
+    "{% block intro %}# {{ title }} ({{ total }} points){% endblock %}\n"
+    "{% block task_square %}## Square ({{ points.square }} points){% endblock %}\n"
+    "{% block task_answers %}## Answers{% endblock %}\n"
+)
+
+
+def test_release_of_another_assignment(tmp_path: Path) -> None:
+    assignment = tiny_assignment(tmp_path, TINY_STATEMENT)
+    report = release_assignment("tiny", tmp_path / "out", root=tmp_path, assignment=assignment)
+    assert report.files == (
+        "README.md",
+        "answers.md",
+        "checks/test_public.py",
+        "square.py",
+        "tiny.ipynb",
+    )
+    out = tmp_path / "out"
+    assert (out / "README.md").read_text() == "# Tiny (10 points)\n## Square (8 points)\n## Answers\n"
+    assert "raise NotImplementedError" in (out / "square.py").read_text()
+    assert "_Your answer here._" in (out / "answers.md").read_text()
+    # Releasing again over the previous bundle replaces it.
+    release_assignment("tiny", out, root=tmp_path, assignment=assignment)
+    assert sorted(bundle_files(out)) == list(report.files)
+
+
+@pytest.mark.parametrize("planted", ["    return result_value", "SECRET_CASES = [(1.5, 2.25), (-3.0, 9.0)]"])
+def test_release_refuses_a_leaking_bundle(tmp_path: Path, planted: str) -> None:
+    assignment = tiny_assignment(tmp_path, TINY_STATEMENT + f"\n{planted}\n")
+    with pytest.raises(ReleaseLeakError, match=r"README\.md:\d+"):
+        release_assignment("tiny", tmp_path / "out", root=tmp_path, assignment=assignment)
+    assert not (tmp_path / "out").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["autograder", "solutions", "templates"]
+
+
+def test_release_will_not_delete_foreign_files(tmp_path: Path) -> None:
+    assignment = tiny_assignment(tmp_path, TINY_STATEMENT)
+    write(tmp_path / "out" / "my_notes.txt", "mine")
+    with pytest.raises(FileExistsError, match="my_notes.txt"):
+        release_assignment("tiny", tmp_path / "out", root=tmp_path, assignment=assignment)
+    assert (tmp_path / "out" / "my_notes.txt").read_text() == "mine"
+
+
+def test_statement_template_needs_a_block_per_task(tmp_path: Path) -> None:
+    assignment = tiny_assignment(tmp_path, "{% block intro %}x{% endblock %}\n")
+    with pytest.raises(ValueError, match="task_square"):
+        release_assignment("tiny", tmp_path / "out", root=tmp_path, assignment=assignment)
