@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from rich.table import Table
 
 from . import assignment as assignments
 from . import output, report
-from .grading import GradingError, GradingOptions, grade_batch
+from .grading import GradingError, GradingOptions, grade_batch, grade_parallel
 from .sandbox import LAYERS
 from .submission import discover
 
@@ -86,6 +87,8 @@ def check_command(directory: Path, assignment_name: str | None, layer: str | Non
 @click.option("--cold", is_flag=True, help="A fresh process per task instead of forking a warm one.")
 @click.option("--reveal", is_flag=True, help="Show hidden checks' inputs and values (after the due date).")
 @click.option("--public-only", is_flag=True, help="Run only the public checks.")
+@click.option("--jobs", "-j", default=os.cpu_count() or 1, show_default=True,
+              help="Grading processes, each with its own sandbox worker.")
 @click.option(
     "--fail-under", type=float, metavar="PCT",
     help="Exit 1 if any submission scores under PCT percent of the automatic points.",
@@ -98,6 +101,7 @@ def grade(
     cold: bool,
     reveal: bool,
     public_only: bool,
+    jobs: int,
     fail_under: float | None,
 ) -> None:
     """Grade submissions: each PATH is a submission (folder or notebook) or a folder of them."""
@@ -126,9 +130,10 @@ def grade(
             progress.update(bar, advance=1, description=result["submission"])
 
         try:
-            grade_batch(spec, submissions, options, on_result)
+            grade_parallel(spec, submissions, options, on_result, jobs)
         except GradingError as exc:
             raise click.ClickException(str(exc)) from None
+    results.sort(key=lambda r: r["submission"])
     report.render_summary(results, out)
     _print_table(results)
     console.print(f"reports: {out / 'summary.html'} and {out}/<submission>/feedback.html")

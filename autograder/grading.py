@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import json
+import multiprocessing
 import platform
 import sys
 import tempfile
@@ -452,6 +454,9 @@ def grade_batch(
     on_result: Callable[[dict[str, Any]], None],
 ) -> None:
     """Grade every submission, calling ``on_result`` with each result as soon as it is ready."""
+    import torch
+
+    torch.set_num_threads(1)  # reference computations are tiny; threads only add overhead
     files = suite_files(assignment, options.suites)
     if not files:
         raise GradingError(f"no check files found for {assignment.name} ({', '.join(options.suites)})")
@@ -482,3 +487,58 @@ def grade_batch(
         raise GradingError("the check suite could not be collected:\n" + "\n".join(plugin.collection_errors))
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) and submissions:
         raise GradingError(f"pytest could not run the checks (exit code {int(code)})")
+
+
+def _grade_chunk(name: str, submissions: list[Submission], options: GradingOptions,
+                 queue: multiprocessing.Queue) -> None:
+    """One parallel job: grade a share of the batch, sending each result as JSON text."""
+    from . import assignment as assignments
+
+    try:
+        def send(result: dict[str, Any]) -> None:
+            queue.put(("result", json.dumps(result)))
+
+        grade_batch(assignments.load(name), submissions, options, send)
+    except Exception as exc:  # reported to the parent, which raises GradingError
+        queue.put(("error", f"{type(exc).__name__}: {exc}"))
+    queue.put(("done", ""))
+
+
+def grade_parallel(
+    assignment: Assignment,
+    submissions: list[Submission],
+    options: GradingOptions,
+    on_result: Callable[[dict[str, Any]], None],
+    jobs: int,
+) -> None:
+    """Grade with ``jobs`` processes, each with its own warm sandbox worker.
+
+    Results cross between the grader's own processes as JSON text (they were built by
+    trusted code from validated data; nothing is pickled from a sandbox).
+    """
+    jobs = max(1, min(jobs, len(submissions)))
+    if jobs == 1:
+        grade_batch(assignment, submissions, options, on_result)
+        return
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    chunks = [submissions[i::jobs] for i in range(jobs)]
+    workers = [
+        context.Process(target=_grade_chunk, args=(assignment.name, chunk, options, queue), daemon=True)
+        for chunk in chunks
+    ]
+    for worker in workers:
+        worker.start()
+    errors, finished = [], 0
+    while finished < jobs:
+        kind, payload = queue.get()
+        if kind == "result":
+            on_result(json.loads(payload))
+        elif kind == "error":
+            errors.append(payload)
+        else:
+            finished += 1
+    for worker in workers:
+        worker.join()
+    if errors:
+        raise GradingError("; ".join(errors))
