@@ -82,3 +82,9 @@ def test_comparison_has_no_numpy_traps():
     assert not close(np.array([1.0]), np.array([np.nan]), 1e-5, 1e-8)
     assert close(np.array([np.inf, 1.0]), np.array([np.inf, 1.0]), 1e-5, 1e-8)
     assert close(np.array([1.0, 2.0]), np.array([1.0, 2.0 + 1e-9]), 1e-5, 1e-8)
+
+
+def test_zero_dimensional_arrays_keep_their_shape():
+    body, _ = roundtrip({"x": np.asarray(2.5), "y": np.zeros((0, 3))})
+    assert body["x"].shape == () and body["x"] == 2.5
+    assert body["y"].shape == (0, 3)

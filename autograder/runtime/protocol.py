@@ -69,7 +69,7 @@ def _add_frame(array: np.ndarray, frames: list[bytes]) -> int:
     if array.dtype.name not in ALLOWED_DTYPES:
         raise ProtocolError(f"arrays of dtype {array.dtype} are not carried")
     buffer = io.BytesIO()
-    np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    np.save(buffer, np.require(array, requirements="C"), allow_pickle=False)
     frames.append(buffer.getvalue())
     return len(frames) - 1
 

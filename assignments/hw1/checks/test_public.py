@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks import CheckFailed, check, expect, expect_close
+from autograder.checks import CheckFailed, as_float_array, check, expect, expect_close
 
 
 def _loads(submission: Any, task: str, file_name: str) -> None:
@@ -75,8 +75,12 @@ def test_public_adam_first_step(submission: Any) -> None:
     )  # fmt: skip
     # With bias correction, step 1 is lr * g / (|g| + eps): lr times the gradient's sign.
     expected = start - lr * grad / (np.abs(grad) + eps)
+    trajectory = got.get("trajectory") if isinstance(got, dict) else None
+    if not isinstance(trajectory, list) or len(trajectory) != 1:
+        raise CheckFailed(f"{what}: the run returned no parameter values", called=what)
+    after = as_float_array(trajectory[0], what="p after one step", shape=(1, 4))[0]
     expect_close(
-        np.asarray(got["trajectory"][0])[0],
+        after,
         expected,
         what="p after one step",
         called=what,
@@ -99,5 +103,5 @@ def test_public_find_roots_seed(submission: Any) -> None:
         expected=[0.7639, 5.2361],
         actual=roots,
     )
-    expect_close(roots, [3 - 5**0.5, 3 + 5**0.5], what=f"the roots from {what}", called=what,
+    expect_close(roots, [3 - 5**0.5, 3 + 5**0.5], what=f"the result of {what}", called=what,
                  rtol=0, atol=1e-4, hint="Return both roots, smaller first.")  # fmt: skip

@@ -35,7 +35,7 @@ class Missing(Exception):
 
 
 # --------------------------------------------------------------------------------------------
-# Plain-data helpers
+# Plain-data conversions
 
 
 def _need(namespace: dict, name: str) -> Any:
@@ -555,8 +555,12 @@ def probe_minimise(
             path.append(float(x.detach()))
             if float(loss.detach()) < stop_loss:
                 break
-    return {"x": float(x.detach()), "path": np.array(path[:MAX_RECORDED]), "steps": len(path),
-            "torch_calls": sorted(calls)}  # fmt: skip
+    return {
+        "x": float(x.detach()),
+        "path": np.array(path[:MAX_RECORDED]),
+        "steps": len(path),
+        "torch_calls": sorted(calls),
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -642,13 +646,17 @@ def probe_find_roots(
     calls: list[dict[str, Any]] = []
     grads: list[Callable] = []
 
-    def recorded(grad: Any, x0: Any = None, lr: Any = None, *args: Any, **kwargs: Any) -> Any:
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        """Forwards the call unchanged; notes grad, x0 and lr wherever they were passed."""
+        grad = args[0] if args else kwargs.get("grad")
+        x0 = args[1] if len(args) > 1 else kwargs.get("x0")
+        lr = args[2] if len(args) > 2 else kwargs.get("lr")
         entry: dict[str, Any] = {"x0": _number(x0), "lr": _number(lr)}
         calls.append(entry)
-        if len(grads) < GRAD_PROBE_CALLS:
+        if len(grads) < GRAD_PROBE_CALLS and callable(grad):
             grads.append(grad)
         try:
-            value = descent(grad, x0, lr, *args, **kwargs)
+            value = descent(*args, **kwargs)
         except BaseException as exc:
             entry["raised"] = type(exc).__name__
             raise
@@ -808,8 +816,11 @@ def _warm_up() -> None:
     probe_run_steps(optimizers, "Opt", params, grads, groups=[{"params": [0]}, {"params": [1]}])
     probe_state_dict_roundtrip(optimizers, "Opt", params, grads, split=1)
     probe_inspect_classes(optimizers, ["Opt", "Nope"])
-    network = [["linear", np.ones((3, 2)), np.zeros(3)], ["sigmoid"], ["linear", np.ones((1, 3)),
-               np.zeros(1)]]  # fmt: skip
+    network = [
+        ["linear", np.ones((3, 2)), np.zeros(3)],
+        ["sigmoid"],
+        ["linear", np.ones((1, 3)), np.zeros(1)],
+    ]
     probe_train(optimizers, "Opt", network, np.ones((4, 2)), np.zeros((4, 1)), steps=2)
     probe_minimise(optimizers, "Opt", [1.0, -6.0, 4.0], 0.0, max_iter=2, kwargs={"lr": 0.01})
     for name in TORCH_SOLVE_OPTIMIZERS:  # the first step of each of torch's optimizers
@@ -831,8 +842,8 @@ def _warm_up() -> None:
             optimizer.step()
         return float(x.detach())
 
-    roots_namespace = {"gradient_descent": gradient_descent, "find_roots": find_roots,
-                       "solve": solve}  # fmt: skip
+    roots_namespace = {"gradient_descent": gradient_descent, "find_roots": find_roots}
+    roots_namespace["solve"] = solve
     probe_gradient_descent(roots_namespace, [2.0, -4.0], 0.0, 0.1)
     probe_find_roots(roots_namespace, 1.0, -6.0, 4.0, grad_points=[0.0, 1.0])
     for name in TORCH_SOLVE_OPTIMIZERS:

@@ -79,11 +79,11 @@ def same_with_nan(actual: Any, expected: Any, rtol: float = 1e-5, atol: float = 
     return bool(np.all(np.abs(got[finite] - want[finite]) <= atol + rtol * np.abs(want[finite])))
 
 
-def closest(actual: Any, candidates: Sequence[Any]) -> Any:
-    """The candidate (same shape as ``actual``) nearest to it; None when none fits."""
+def closest_index(actual: Any, candidates: Sequence[Any]) -> int | None:
+    """Index of the candidate (same shape as ``actual``) nearest to it; None if none fits."""
     got = np.asarray(actual, dtype=np.float64)
     best, best_distance = None, np.inf
-    for candidate in candidates:
+    for index, candidate in enumerate(candidates):
         want = np.asarray(candidate, dtype=np.float64)
         if want.shape != got.shape:
             continue
@@ -92,8 +92,14 @@ def closest(actual: Any, candidates: Sequence[Any]) -> Any:
         if np.isnan(distance):
             distance = np.inf
         if best is None or distance < best_distance:
-            best, best_distance = want, distance
+            best, best_distance = index, distance
     return best
+
+
+def closest(actual: Any, candidates: Sequence[Any]) -> Any:
+    """The candidate (same shape as ``actual``) nearest to it; None when none fits."""
+    index = closest_index(actual, candidates)
+    return None if index is None else candidates[index]
 
 
 # --------------------------------------------------------------------------------------------
@@ -138,9 +144,11 @@ def network_variants(state: Mapping[str, np.ndarray], x: np.ndarray, actual: Any
     """What each known wiring mistake outputs on ``x`` (the variant nearest to ``actual``
     where a mistake has several forms)."""
     skipped = [
-        network_output(state, x, order)
-        for order in (("fc1", "fc2", "fc4"), ("fc1", "fc2", "fc3"), ("fc2", "fc3", "fc4"))
-    ]
+        network_output(state, x, order, on_output=on_output)
+        for order in (("fc1", "fc2", "fc4"), ("fc1", "fc2", "fc3"), ("fc2", "fc3", "fc4"),
+                      ("fc1", "fc3", "fc4"))
+        for on_output in (False, True)
+    ]  # fmt: skip
     layers = ("fc1", "fc2", "fc3", "fc4")
     reordered = [
         network_output(state, x, order)
@@ -320,8 +328,8 @@ def optimizer_variants(
         outputs = [simulate(rule, mode, params, grads, hypers) for rule, mode in forms]
         flat = [np.concatenate([o.ravel() for o in out]) for out in outputs]
         target = np.concatenate([np.asarray(a, dtype=np.float64).ravel() for a in actual])
-        best = closest(target, flat)
-        found[mistake] = outputs[[id(f) for f in flat].index(id(best))] if best is not None else None
+        best = closest_index(target, flat)
+        found[mistake] = None if best is None else outputs[best]
     return found
 
 

@@ -1,0 +1,734 @@
+"""Hidden checks of task 2, the four optimizers.
+
+The student's classes run in the sandbox on gradient sequences generated here (several
+parameter shapes, a 0-d scalar among them, gradients from 1e-6 to 10 with exact zeros); the
+parameters after every step come back as data and are compared with the reference classes
+run on the same inputs in this process. Where a class goes wrong, the trajectory is also
+compared with re-implementations of known mistakes (``variants.py``), and a mistake is named
+only when the student's numbers reproduce it.
+
+Whether the update is written by hand is judged twice: in the sandbox a trap records calls of
+torch's own optimizer classes and update functions while the student's class runs, and here the
+source is parsed (never run) and searched for references to them inside the four classes.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from autograder.checks import (
+    CheckFailed,
+    Deviation,
+    as_float_array,
+    check,
+    close,
+    describe,
+    expect,
+)
+from autograder.grading import parse_python
+
+
+def _variants() -> ModuleType:
+    """The suite's trusted ``variants.py`` (loaded by path: the suite is not a package)."""
+    name = "_hw1_variants"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("variants.py"))
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+V = _variants()
+TASK = "optimizer"
+LOADS = ["optimizer.loads"]
+SHAPES: list[tuple[int, ...]] = [(3, 4), (5,), (), (2, 3, 2)]
+STEPS = 25
+CUSTOM = {
+    "Adam": {"lr": 0.01, "betas": [0.8, 0.99], "eps": 1e-6},
+    "SGDMomentum": {"lr": 0.003, "momentum": 0.7},
+    "AdaGrad": {"lr": 0.05, "eps": 1e-7},
+    "RMSprop": {"lr": 0.003, "alpha": 0.9, "eps": 1e-6},
+}
+TRAINING = {  # settings with which the reference clearly lowers the loss in 60 steps
+    "Adam": {"lr": 0.02},
+    "SGDMomentum": {"lr": 0.1, "momentum": 0.9},
+    "AdaGrad": {"lr": 0.1},
+    "RMSprop": {"lr": 0.01},
+}
+RTOL, ATOL = 1e-5, 1e-10  # on the distance travelled from the start, float64 throughout
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs
+
+
+def _scalar_as_float(value: Any) -> Any:
+    """0-d values travel as plain floats (the probe makes them 0-d tensors again)."""
+    return float(value) if np.ndim(value) == 0 else np.asarray(value, dtype=np.float64)
+
+
+def _params(rng: np.random.Generator, shapes: Sequence[tuple[int, ...]]) -> list[Any]:
+    return [_scalar_as_float(rng.normal(size=shape)) for shape in shapes]
+
+
+def _grads(
+    rng: np.random.Generator, shapes: Sequence[tuple[int, ...]], steps: int
+) -> list[list[np.ndarray | None]]:
+    """Gradients whose entries span 1e-6 to 10 in magnitude, about one in seven exactly zero;
+    the first entry of the first parameter is zero at every step (no history at all)."""
+    sequence: list[list[np.ndarray | None]] = []
+    for _ in range(steps):
+        step: list[np.ndarray | None] = []
+        for shape in shapes:
+            magnitude = 10.0 ** rng.uniform(-6, 1, size=shape)
+            sign = np.where(rng.random(size=shape) < 0.5, -1.0, 1.0)
+            grad = np.where(rng.random(size=shape) < 0.15, 0.0, sign * magnitude)
+            step.append(_scalar_as_float(grad))
+        first = step[0]
+        assert isinstance(first, np.ndarray)
+        first.reshape(-1)[0] = 0.0
+        sequence.append(step)
+    return sequence
+
+
+def _call(cls: str, kwargs: dict | None, shapes: Sequence[tuple], steps: int, extra: str = "") -> str:
+    options = "".join(f", {k}={tuple(v) if isinstance(v, list) else v}" for k, v in (kwargs or {}).items())
+    shown = ", ".join(str(tuple(s)) for s in shapes)
+    return f"{cls}(params{options}) on parameters of shapes {shown}, {steps} steps{extra}"
+
+
+# --------------------------------------------------------------------------------------------
+# Comparing runs
+
+
+def _trajectories(got: dict, params: Sequence[np.ndarray], steps: int, what: str) -> list[np.ndarray]:
+    trajectory = got.get("trajectory")
+    if not isinstance(trajectory, list) or len(trajectory) != len(params):
+        raise CheckFailed(f"{what}: the run returned no parameter values", called=what)
+    return [
+        as_float_array(t, what=f"parameter {j} over the steps", shape=(steps, *np.shape(p)))
+        for j, (t, p) in enumerate(zip(trajectory, params, strict=True))
+    ]
+
+
+def _no_torch(got: dict, what: str) -> None:
+    calls = [str(c) for c in got.get("torch_calls", [])]
+    expect(
+        not calls,
+        f"{what} ran torch's own optimizer code: {', '.join(calls[:5])}",
+        called=what,
+        hint="Write the update rule yourself with tensor operations; only the base class "
+        "torch.optim.Optimizer may come from torch.optim.",
+    )
+
+
+def _deviation_series(cls: str, got: list[np.ndarray], want: list[np.ndarray],
+                      start: list[np.ndarray]) -> dict[str, Any]:  # fmt: skip
+    """Per step: the largest difference from the reference, and the reference's largest
+    distance travelled, for scale."""
+    steps = want[0].shape[0]
+    with np.errstate(invalid="ignore"):
+        difference = [max(float(np.max(np.abs(g[s] - w[s]), initial=0.0))
+                          for g, w in zip(got, want, strict=True)) for s in range(steps)]  # fmt: skip
+        travelled = [max(float(np.max(np.abs(w[s] - p), initial=0.0))
+                         for w, p in zip(want, start, strict=True)) for s in range(steps)]  # fmt: skip
+    floor = 1e-17  # zero does not fit on a log scale
+
+    def clean(values: list[float]) -> list[float | None]:
+        return [max(v, floor) if np.isfinite(v) else None for v in values]
+
+    return {
+        "title": f"{cls}: largest difference from the reference after each step",
+        "xlabel": "step",
+        "ylabel": "absolute difference (log scale)",
+        "log_y": True,
+        "lines": [
+            {"label": f"your {cls} − reference", "x": list(range(1, steps + 1)),
+             "y": clean(difference)},
+            {"label": "reference distance from the start", "x": list(range(1, steps + 1)),
+             "y": clean(travelled)},
+        ],
+    }  # fmt: skip
+
+
+def _first_difference(got: list[np.ndarray], want: list[np.ndarray], start: list[np.ndarray],
+                      nan_equal: bool = False) -> tuple[int, int, tuple] | None:  # fmt: skip
+    """(step, parameter, index) of the first entry off the expected run, or None if all match;
+    with ``nan_equal`` a NaN where the expected run has NaN too counts as equal."""
+    steps = want[0].shape[0]
+    for step in range(steps):
+        for j, (g, w, p) in enumerate(zip(got, want, start, strict=True)):
+            moved_got, moved_want = np.asarray(g[step] - p), np.asarray(w[step] - p)
+            if nan_equal:
+                both = np.isnan(moved_got) & np.isnan(moved_want)
+                moved_got, moved_want = np.where(both, 0.0, moved_got), np.where(both, 0.0, moved_want)
+            if not close(moved_got, moved_want, RTOL, ATOL):
+                with np.errstate(invalid="ignore"):
+                    gap = np.abs(moved_got - moved_want)
+                bad = ~np.isfinite(gap) | (gap > ATOL + RTOL * np.abs(moved_want))
+                index = np.unravel_index(int(np.argmax(bad)), np.shape(p)) if np.ndim(p) else ()
+                return step, j, tuple(int(i) for i in index)
+    return None
+
+
+def _compare(
+    cls: str,
+    got: dict,
+    want: dict,
+    params: list[np.ndarray],
+    grads: list[list[Any]],
+    what: str,
+    kwargs: dict | None = None,
+    groups: list[dict] | None = None,
+    hint: str | None = None,
+) -> None:
+    """Fail with the first step where the student's parameters leave the reference's, naming
+    any known mistake whose trajectory the student's reproduces."""
+    steps = len(grads)
+    _no_torch(got, what)
+    mine = _trajectories(got, params, steps, what)
+    theirs = _trajectories(want, params, steps, "the reference run")
+    where = _first_difference(mine, theirs, params)
+    if where is None:
+        return
+    step, j, index = where
+    variants = V.optimizer_variants(cls, params, grads, mine, kwargs, groups)
+    mistakes = V.matching_optimizer_mistakes(mine, variants)
+    expected, actual = float(theirs[j][step][index]), float(mine[j][step][index])
+    abs_error = abs(actual - expected) if np.isfinite(actual) else None
+    moved = abs(expected - float(np.asarray(params[j])[index]))
+    raise CheckFailed(
+        f"{what}: parameter {j} (shape {tuple(np.shape(params[j]))}) leaves the reference "
+        f"at step {step + 1}",
+        called=what,
+        expected=describe(theirs[j][step]),
+        actual=describe(mine[j][step]),
+        deviation=Deviation(
+            where=f"step {step + 1}, parameter {j}, index {index}",
+            expected=expected,
+            actual=actual if np.isfinite(actual) else None,
+            abs_error=abs_error,
+            rel_error=abs_error / moved if abs_error is not None and moved else None,
+        ),
+        hint=hint,
+        mistakes=mistakes,
+        series=[_deviation_series(cls, mine, theirs, params)],
+    )
+
+
+def _run_both(
+    submission: Any, reference: Any, cls: str, what: str, **args: Any
+) -> tuple[dict, dict]:
+    got = submission.require(TASK, "run_steps", what=what, cls=cls, **args)
+    want = V.run_reference_optimizer(reference, cls, "run_steps", **args)
+    return got, want
+
+
+RULE_HINTS = {
+    "Adam": "m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²; m̂ = m/(1−β1ᵗ); v̂ = v/(1−β2ᵗ); "
+    "p ← p − lr·m̂/(√v̂ + eps), with t counted per parameter from 1.",
+    "SGDMomentum": "u ← momentum·u − lr·g; p ← p + u, with u kept in self.state[p] between steps.",
+    "AdaGrad": "G ← G + g²; p ← p − lr·g/(√G + eps).",
+    "RMSprop": "s ← alpha·s + (1−alpha)·g²; p ← p − lr·g/(√s + eps).",
+}
+
+
+def _matches_reference(submission: Any, reference: Any, rng: np.random.Generator, cls: str) -> None:
+    params = _params(rng, SHAPES)
+    grads = _grads(rng, SHAPES, STEPS)
+    for kwargs in (None, CUSTOM[cls]):
+        what = _call(cls, kwargs, SHAPES, STEPS)
+        got, want = _run_both(submission, reference, cls, what, params=params, grads=grads,
+                              kwargs=kwargs)  # fmt: skip
+        _compare(cls, got, want, params, grads, what, kwargs=kwargs, hint=RULE_HINTS[cls])
+
+
+# --------------------------------------------------------------------------------------------
+# The update rules
+
+
+@check(TASK, points=4, depends=LOADS, visibility="hidden")
+def test_adam_matches_reference(submission: Any, reference: Any, rng: np.random.Generator) -> None:
+    """Adam follows the reference over 25 steps (default and custom settings)."""
+    _matches_reference(submission, reference, rng, "Adam")
+
+
+@check(TASK, points=3, depends=LOADS, visibility="hidden")
+def test_sgd_momentum_matches_reference(
+    submission: Any, reference: Any, rng: np.random.Generator
+) -> None:
+    """SGDMomentum follows the reference over 25 steps (default and custom settings)."""
+    _matches_reference(submission, reference, rng, "SGDMomentum")
+
+
+@check(TASK, points=3, depends=LOADS, visibility="hidden")
+def test_adagrad_matches_reference(
+    submission: Any, reference: Any, rng: np.random.Generator
+) -> None:
+    """AdaGrad follows the reference over 25 steps (default and custom settings)."""
+    _matches_reference(submission, reference, rng, "AdaGrad")
+
+
+@check(TASK, points=3, depends=LOADS, visibility="hidden")
+def test_rmsprop_matches_reference(
+    submission: Any, reference: Any, rng: np.random.Generator
+) -> None:
+    """RMSprop follows the reference over 25 steps (default and custom settings)."""
+    _matches_reference(submission, reference, rng, "RMSprop")
+
+
+@check(TASK, points=1, depends=LOADS, visibility="hidden")
+def test_adam_first_step_is_lr(submission: Any, reference: Any) -> None:
+    """Adam's first step moves every coordinate by about lr, whatever the gradient's size."""
+    grad = np.array([1e-6, -3e-5, 2e-3, -0.4, 7.0, 0.0, -10.0])
+    params = [np.linspace(-1.0, 1.0, grad.size), 0.5]
+    grads: list[list[Any]] = [[grad, -2e-6]]
+    for lr in (1e-3, 0.05):
+        kwargs = {"lr": lr}
+        what = _call("Adam", kwargs, [(grad.size,), ()], 1, f" with p.grad = {grad.tolist()}, -2e-06")
+        got, want = _run_both(submission, reference, "Adam", what, params=params, grads=grads,
+                              kwargs=kwargs)  # fmt: skip
+        _compare("Adam", got, want, params, grads, what, kwargs=kwargs,
+                 hint=f"With bias correction the first step is lr·g/(|g| + eps) ≈ {lr} for every "
+                 "coordinate whose gradient is not 0, even for tiny gradients.")  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# Behaviour every optimizer shares
+
+
+@check(TASK, points=1, depends=LOADS, visibility="hidden")
+def test_classes_subclass_optimizer(submission: Any) -> None:
+    """Adam, SGDMomentum, AdaGrad and RMSprop derive from torch.optim.Optimizer and can step."""
+    what = "the classes Adam, SGDMomentum, AdaGrad, RMSprop"
+    found = submission.require(TASK, "inspect_classes", what=what, names=list(V.OPTIMIZERS))
+    for name in V.OPTIMIZERS:
+        info = dict(found.get(name) or {})
+        expect(bool(info.get("defined")), f"optimizer.py does not define {name}", called=what)
+        expect(bool(info.get("is_class")), f"{name} is not a class", called=what)
+        expect(
+            info.get("is_optimizer") is True,
+            f"{name} is not a subclass of torch.optim.Optimizer",
+            called=what,
+            actual=info.get("mro"),
+            hint=f"class {name}(torch.optim.Optimizer): ... and call super().__init__(params, "
+            "defaults) in __init__.",
+        )
+        step = f"{name}([p]).step() with p of shape (2,) and p.grad = [0.5, -1.0]"
+        submission.require(TASK, "run_steps", what=step, cls=name, params=[np.ones(2)],
+                           grads=[[np.array([0.5, -1.0])]])  # fmt: skip
+
+
+@check(TASK, points=2, depends=LOADS, visibility="hidden")
+def test_param_groups(submission: Any, reference: Any, rng: np.random.Generator) -> None:
+    """Each optimizer honours two parameter groups with different learning rates."""
+    shapes: list[tuple[int, ...]] = [(3,), (2, 2), ()]
+    params = _params(rng, shapes)
+    grads = _grads(rng, shapes, 10)
+    for cls in V.OPTIMIZERS:
+        lr = V.DEFAULTS[cls]["lr"]
+        groups = [{"params": [0, 1], "lr": lr * 5}, {"params": [2], "lr": lr / 2}]
+        what = _call(cls, None, shapes, 10, f" in two groups: lr={lr * 5:g} for parameters 0 "
+                     f"and 1, lr={lr / 2:g} for parameter 2")  # fmt: skip
+        got, want = _run_both(submission, reference, cls, what, params=params, grads=grads,
+                              groups=groups)  # fmt: skip
+        _compare(cls, got, want, params, grads, what, groups=groups,
+                 hint="Read lr (and every other setting) from each group in "
+                 "self.param_groups inside step, not from the constructor's arguments.")  # fmt: skip
+
+
+@check(TASK, points=2, depends=LOADS, visibility="hidden")
+def test_none_grad_untouched(submission: Any, reference: Any, rng: np.random.Generator) -> None:
+    """A parameter whose .grad is None is skipped and stays exactly as it was."""
+    shapes: list[tuple[int, ...]] = [(3,), (2, 2), ()]
+    params = _params(rng, shapes)
+    grads = _grads(rng, shapes, 6)
+    for step in grads:
+        step[1] = None
+    for cls in V.OPTIMIZERS:
+        what = _call(cls, None, shapes, 6, ", parameter 1 with .grad None throughout")
+        got, want = _run_both(submission, reference, cls, what, params=params, grads=grads)
+        mine = _trajectories(got, params, 6, what)
+        untouched = mine[1] == params[1]
+        expect(
+            bool(np.all(untouched)),
+            f"{what}: parameter 1 changed although its .grad is None",
+            called=what,
+            expected=params[1],
+            actual=mine[1][-1],
+            hint="In step: `if p.grad is None: continue`.",
+        )
+        _compare(cls, got, want, params, grads, what, hint=RULE_HINTS[cls])
+
+
+@check(TASK, points=2, depends=["optimizer.none_grad_untouched"], visibility="hidden")
+def test_adam_counts_steps_per_parameter(
+    submission: Any, reference: Any, rng: np.random.Generator
+) -> None:
+    """Adam counts steps per parameter: one that gets its first gradient later starts at t=1."""
+    shapes: list[tuple[int, ...]] = [(4,), (2, 2)]
+    params = _params(rng, shapes)
+    grads = _grads(rng, shapes, 12)
+    for step in range(5):
+        grads[step][1] = None
+    what = _call("Adam", None, shapes, 12, ", parameter 1 without a gradient in steps 1-5")
+    got, want = _run_both(submission, reference, "Adam", what, params=params, grads=grads)
+    _compare("Adam", got, want, params, grads, what,
+             hint="Keep the step count in self.state[p]['step']: a parameter that was skipped "
+             "has taken fewer steps, and its bias correction must use its own count.")  # fmt: skip
+
+
+@check(TASK, points=2, depends=LOADS, visibility="hidden")
+def test_closure_loss_returned(submission: Any, rng: np.random.Generator) -> None:
+    """step(closure) calls the closure and returns its loss."""
+    shapes: list[tuple[int, ...]] = [(3,), ()]
+    params = _params(rng, shapes)
+    grads = _grads(rng, shapes, 3)
+    losses = [float(v) for v in rng.uniform(0.5, 5.0, size=3)]
+    for cls in V.OPTIMIZERS:
+        what = _call(cls, None, shapes, 3, f", step(closure) with the closure returning {losses}")
+        got = submission.require(TASK, "run_steps", what=what, cls=cls, params=params,
+                                 grads=grads, losses=losses)  # fmt: skip
+        calls = [int(c) for c in got.get("closure_calls", [])]
+        returned = list(got.get("returned", []))
+        values = [r.get("value") if r.get("kind") == "number" else None for r in returned]
+        ignored = any(c == 0 for c in calls) or any(r.get("kind") == "none" for r in returned)
+        expect(
+            len(calls) == 3 and all(c >= 1 for c in calls),
+            f"{what}: the closure was called {calls} times in the three steps",
+            called=what,
+            expected=[1, 1, 1],
+            actual=calls,
+            hint="if closure is not None: with torch.enable_grad(): loss = closure()",
+            mistakes=["closure_ignored"] if ignored else [],
+        )
+        expect(
+            values == losses,
+            f"{what}: step returned {[r.get('value', r.get('kind')) for r in returned]}, "
+            f"expected the closure's losses {losses}",
+            called=what,
+            expected=losses,
+            actual=values,
+            hint="Return the closure's loss from step (None when there is no closure).",
+            mistakes=["closure_ignored"] if ignored else [],
+        )
+
+
+@check(TASK, points=2, depends=LOADS, visibility="hidden")
+def test_grad_unchanged(submission: Any, rng: np.random.Generator) -> None:
+    """step never modifies the parameters' .grad."""
+    shapes: list[tuple[int, ...]] = [(3, 2), ()]
+    params = _params(rng, shapes)
+    grads = _grads(rng, shapes, 4)
+    for cls in V.OPTIMIZERS:
+        what = _call(cls, None, shapes, 4)
+        got = submission.require(TASK, "run_steps", what=what, cls=cls, params=params, grads=grads)
+        changed = [[bool(c) for c in step] for step in got.get("grad_changed", [])]
+        bad = [(s + 1, j) for s, step in enumerate(changed) for j, c in enumerate(step) if c]
+        expect(
+            not bad and len(changed) == 4,
+            f"{what}: step changed .grad (step, parameter: {bad[:4]})",
+            called=what,
+            hint="Compute with new tensors (g * g, m / (1 - beta1**t), ...) instead of in-place "
+            "operations on p.grad such as p.grad.mul_(...) or g += ... where g is p.grad.",
+            mistakes=["grad_modified"] if bad else [],
+        )
+
+
+@check(TASK, points=3, depends=LOADS, visibility="hidden")
+def test_state_dict_roundtrip(submission: Any, rng: np.random.Generator) -> None:
+    """state_dict() → a fresh optimizer → load_state_dict() continues exactly where it stopped."""
+    shapes: list[tuple[int, ...]] = [(3,), (2, 2), ()]
+    params = _params(rng, shapes)
+    steps, split = 12, 6
+    grads = _grads(rng, shapes, steps)
+    for cls in V.OPTIMIZERS:
+        what = _call(cls, None, shapes, steps, f", saved with state_dict() after step {split} "
+                     "and loaded into a new optimizer for the rest")  # fmt: skip
+        resumed = submission.require(TASK, "state_dict_roundtrip", what=what, cls=cls,
+                                     params=params, grads=grads, split=split)  # fmt: skip
+        straight_what = _call(cls, None, shapes, steps)
+        straight = submission.require(TASK, "run_steps", what=straight_what, cls=cls,
+                                      params=params, grads=grads)  # fmt: skip
+        mine = _trajectories(resumed, params, steps, what)
+        uninterrupted = _trajectories(straight, params, steps, straight_what)
+        where = _first_difference(mine, uninterrupted, params, nan_equal=True)
+        if where is None:
+            continue
+        step, j, index = where
+        outside = int(resumed.get("saved_state_entries", 0)) == 0
+        raise CheckFailed(
+            f"{what}: after loading the state, parameter {j} differs from an uninterrupted "
+            f"run at step {step + 1}",
+            called=what,
+            expected=describe(uninterrupted[j][step]),
+            actual=describe(mine[j][step]),
+            hint="Keep everything the rule needs between steps (moments, sums, velocity, the "
+            "step count) in self.state[p]; state_dict() saves only self.state and "
+            "self.param_groups."
+            + (" Your state_dict() held no state at all." if outside else ""),
+            mistakes=["state_outside_self_state"] if outside and step >= split else [],
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Written by hand, not borrowed from torch.optim
+
+FUNCTIONAL = {"adam", "adamw", "sgd", "adagrad", "rmsprop", "adamax", "nadam", "radam", "asgd",
+              "adadelta", "rprop", "_functional"}  # fmt: skip
+TORCH_OPTIMIZERS = {"ASGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax",
+                    "LBFGS", "Muon", "NAdam", "RAdam", "RMSprop", "Rprop", "SGD",
+                    "SparseAdam"}  # fmt: skip
+
+
+def _dotted(node: ast.AST) -> str | None:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def _forbidden(path: str) -> bool:
+    """Whether a fully resolved dotted name is one of torch's optimizers or update functions."""
+    parts = path.split(".")
+    if parts[:2] != ["torch", "optim"] or len(parts) < 3:
+        return False
+    return parts[2] in TORCH_OPTIMIZERS or parts[2] in FUNCTIONAL
+
+
+def torch_optimizer_references(source: str) -> list[str] | None:
+    """Lines inside the four classes (and the module-level functions they use) that refer to
+    torch's optimizers or update functions; None when the source cannot be parsed."""
+    tree = parse_python(source)
+    if tree is None:
+        return None
+    aliases: dict[str, str] = {}
+    definitions: dict[str, ast.AST] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    aliases[alias.asname] = alias.name
+                else:
+                    root = alias.name.split(".")[0]
+                    aliases[root] = root
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    for node in getattr(tree, "body", []):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            definitions[node.name] = node
+    pending = [n for n in V.OPTIMIZERS if n in definitions]
+    seen: set[str] = set()
+    found: list[str] = []
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        inner = {id(n.value) for n in ast.walk(definitions[name]) if isinstance(n, ast.Attribute)}
+        for node in ast.walk(definitions[name]):
+            if id(node) in inner:
+                continue  # part of a longer dotted name, judged as a whole
+            dotted = _dotted(node) if isinstance(node, ast.Attribute | ast.Name) else None
+            if dotted is None:
+                continue
+            head, _, rest = dotted.partition(".")
+            if head in definitions and head not in seen:
+                pending.append(head)
+            origin = head if head in definitions else aliases.get(head, head)
+            resolved = origin + (f".{rest}" if rest else "")
+            if _forbidden(resolved):
+                found.append(f"line {getattr(node, 'lineno', '?')}: {dotted} ({resolved})")
+    return sorted(set(found))
+
+
+@check(TASK, points=2, depends=LOADS, visibility="hidden")
+def test_not_torch_optimizers(submission: Any, rng: np.random.Generator) -> None:
+    """The update rules are written by hand, not taken from torch.optim's optimizers."""
+    found = submission.require(TASK, "inspect_classes", what="the four classes",
+                               names=list(V.OPTIMIZERS))  # fmt: skip
+    evidence = []
+    for name in V.OPTIMIZERS:
+        bases = [str(b) for b in dict(found.get(name) or {}).get("torch_bases", [])]
+        if bases:
+            evidence.append(f"{name} derives from {', '.join(bases)}")
+    params = _params(rng, [(3,), ()])
+    grads = _grads(rng, [(3,), ()], 3)
+    for name in V.OPTIMIZERS:
+        what = _call(name, None, [(3,), ()], 3)
+        result = submission.require(TASK, "run_steps", what=what, cls=name, params=params,
+                                    grads=grads)  # fmt: skip
+        calls = [str(c) for c in result.get("torch_calls", [])]
+        if calls:
+            evidence.append(f"{name}.step ran {', '.join(calls[:4])}")
+    source = submission.source(TASK)
+    references = torch_optimizer_references(source) if source is not None else None
+    if references:
+        evidence += [f"the source refers to {r}" for r in references[:6]]
+    expect(
+        not evidence,
+        "torch's own optimizer code is used: " + "; ".join(evidence),
+        called="the four optimizer classes",
+        hint="Subclass torch.optim.Optimizer only, and write each update with tensor "
+        "operations (mul_, add_, addcmul_, sqrt, ...).",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Using the optimizers: training a network, and minimising the seed's squared equation
+
+
+def _training_problem(reference: Any, rng: np.random.Generator) -> dict[str, Any]:
+    """The reference network (4-8-8-1, sigmoids) as data, and a small regression."""
+    state = V.reference_state(reference, (4, 8, 8, 1), seed=int(rng.integers(1 << 30)))
+    network: list[list[Any]] = []
+    for layer in ("fc1", "fc2", "fc3", "fc4"):
+        network.append(["linear", state[f"{layer}.weight"].astype(np.float64),
+                        state[f"{layer}.bias"].astype(np.float64)])  # fmt: skip
+        if layer != "fc4":
+            network.append(["sigmoid"])
+    x = rng.normal(size=(64, 4))
+    y = (np.sin(x[:, :1]) + 0.5 * x[:, 1:2] * x[:, 2:3] - 0.3 * x[:, 3:4]) + 1.0
+    return {"network": network, "x": x, "y": y, "steps": 60}
+
+
+def _trains(submission: Any, reference: Any, rng: np.random.Generator, cls: str) -> None:
+    problem = _training_problem(reference, rng)
+    kwargs = TRAINING[cls]
+    what = (f"60 steps of {cls}({', '.join(f'{k}={v}' for k, v in kwargs.items())}) training the "
+            "reference network 4-8-8-1 on a regression of 64 points (mean squared error)")  # fmt: skip
+    got = submission.require(TASK, "train", what=what, cls=cls, kwargs=kwargs, **problem)
+    want = V.run_reference_optimizer(reference, cls, "train", kwargs=kwargs, **problem)
+    _no_torch(got, what)
+    mine = as_float_array(got.get("losses"), what="the losses", shape=(61,))
+    theirs = as_float_array(want["losses"], what="the reference losses", shape=(61,))
+    start = float(theirs[0])
+    target_drop = 0.5 * (start - float(theirs[-1]))
+    series = {
+        "title": f"Training loss with {cls}",
+        "xlabel": "step",
+        "ylabel": "mean squared error",
+        "log_y": True,
+        "lines": [
+            {"label": f"your {cls}", "x": list(range(61)),
+             "y": [float(v) if np.isfinite(v) else None for v in mine]},
+            {"label": f"reference {cls}", "x": list(range(61)), "y": [float(v) for v in theirs]},
+        ],
+    }  # fmt: skip
+    final = float(mine[-1])
+    if not (np.isfinite(final) and start - final >= target_drop):
+        raise CheckFailed(
+            f"{what}: the loss went from {start:.4g} to {final:.4g}; the reference reaches "
+            f"{float(theirs[-1]):.4g}",
+            called=what,
+            expected=f"a final loss of at most {start - target_drop:.4g}",
+            actual=f"{final:.4g}",
+            hint=RULE_HINTS[cls],
+            series=[series],
+        )
+
+
+@check(TASK, points=1, depends=LOADS, visibility="hidden")
+def test_adam_trains_network(submission: Any, reference: Any, rng: np.random.Generator) -> None:
+    """Adam trains the reference network to a lower loss on a small regression."""
+    _trains(submission, reference, rng, "Adam")
+
+
+@check(TASK, points=1, depends=LOADS, visibility="hidden")
+def test_sgd_momentum_trains_network(
+    submission: Any, reference: Any, rng: np.random.Generator
+) -> None:
+    """SGDMomentum trains the reference network to a lower loss on a small regression."""
+    _trains(submission, reference, rng, "SGDMomentum")
+
+
+@check(TASK, points=1, depends=LOADS, visibility="hidden")
+def test_adagrad_trains_network(submission: Any, reference: Any, rng: np.random.Generator) -> None:
+    """AdaGrad trains the reference network to a lower loss on a small regression."""
+    _trains(submission, reference, rng, "AdaGrad")
+
+
+@check(TASK, points=1, depends=LOADS, visibility="hidden")
+def test_rmsprop_trains_network(submission: Any, reference: Any, rng: np.random.Generator) -> None:
+    """RMSprop trains the reference network to a lower loss on a small regression."""
+    _trains(submission, reference, rng, "RMSprop")
+
+
+def _thin(values: np.ndarray, keep: int = 400) -> tuple[list[int], list[float | None]]:
+    """At most ``keep`` points of a long path, with their step numbers."""
+    steps = np.unique(np.linspace(0, len(values) - 1, min(keep, len(values))).astype(int))
+    return [int(s) + 1 for s in steps], [float(values[s]) if np.isfinite(values[s]) else None
+                                         for s in steps]  # fmt: skip
+
+
+def _solves(submission: Any, reference: Any, cls: str) -> None:
+    for case in (c for c in V.solve_settings() if c["optimizer"] == cls):
+        kwargs = dict(case["kwargs"])
+        args = {"coefficients": list(V.SEED_COEFFICIENTS), "x0": float(case["x0"]),
+                "max_iter": int(case["max_iter"]), "kwargs": kwargs, "stop_loss": 1e-16}  # fmt: skip
+        options = ", ".join(f"{k}={tuple(v) if isinstance(v, list) else v}" for k, v in kwargs.items())
+        what = (f"minimising (x² − 6x + 4)² from x0 = {case['x0']} with {cls}([x], {options}), "
+                f"at most {case['max_iter']} steps")  # fmt: skip
+        got = submission.require(TASK, "minimise", what=what, cls=cls, **args)
+        _no_torch(got, what)
+        x = got.get("x")
+        root = float(case["root"])
+        if isinstance(x, float) and np.isfinite(x) and abs(x - root) <= 1e-4:
+            continue
+        want = V.run_reference_optimizer(reference, cls, "minimise", **args)
+        mine = as_float_array(got.get("path"), what="the path")
+        theirs = as_float_array(want["path"], what="the reference path")
+        lines = []
+        for label, path in ((f"your {cls}", mine), (f"reference {cls}", theirs)):
+            steps, values = _thin(path) if path.size else ([], [])
+            lines.append({"label": label, "x": steps, "y": values})
+        lines.append({"label": "the root", "x": [1, max(len(mine), len(theirs), 1)],
+                      "y": [root, root]})  # fmt: skip
+        raise CheckFailed(
+            f"{what}: ended at x = {describe(x)}, expected the root {root:.10g} within 1e-4",
+            called=what,
+            expected=f"{root:.10g}",
+            actual=describe(x),
+            hint=RULE_HINTS[cls],
+            series=[{"title": f"x during the minimisation with {cls}", "xlabel": "step",
+                     "ylabel": "x", "log_y": False, "lines": lines}],  # fmt: skip
+        )
+
+
+@check(TASK, points=1, depends=LOADS, visibility="hidden")
+def test_adam_solves_quadratic(submission: Any, reference: Any) -> None:
+    """Adam drives x from -10 and from 10 to the roots of x² − 6x + 4 (teacher's settings)."""
+    _solves(submission, reference, "Adam")
+
+
+@check(TASK, points=1, depends=LOADS, visibility="hidden")
+def test_sgd_momentum_solves_quadratic(submission: Any, reference: Any) -> None:
+    """SGDMomentum drives x from -10 and 10 to the roots of x² − 6x + 4 (teacher's settings)."""
+    _solves(submission, reference, "SGDMomentum")
+
+
+@check(TASK, points=1, depends=LOADS, visibility="hidden")
+def test_adagrad_solves_quadratic(submission: Any, reference: Any) -> None:
+    """AdaGrad drives x from -10 and 10 to the roots of x² − 6x + 4 (teacher's settings)."""
+    _solves(submission, reference, "AdaGrad")
+
+
+@check(TASK, points=1, depends=LOADS, visibility="hidden")
+def test_rmsprop_solves_quadratic(submission: Any, reference: Any) -> None:
+    """RMSprop drives x from -10 and 10 to the roots of x² − 6x + 4 (teacher's settings)."""
+    _solves(submission, reference, "RMSprop")
