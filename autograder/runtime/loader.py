@@ -25,7 +25,7 @@ def short_traceback(exc: BaseException, student_dir: str) -> str:
         f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(student_dir)
     ]
     lines = traceback.format_list(frames[-5:]) + traceback.format_exception_only(exc)
-    text = "".join(lines)
+    text = "".join(lines).replace(student_dir.rstrip("/") + "/", "")
     return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + "…"
 
 

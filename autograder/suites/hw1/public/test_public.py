@@ -20,8 +20,10 @@ def _loads(submission: Any, task: str, file_name: str) -> None:
     if result.ok:
         return
     notes = "; ".join(result.notes) if result.notes else None
+    lines = (result.error or "").strip().splitlines()
+    reason = lines[-1] if lines else result.status.replace("_", " ")
     raise CheckFailed(
-        f"{file_name} could not be loaded ({result.status})",
+        f"{file_name} could not be loaded: {reason}",
         called=f"import {file_name}",
         actual=result.error,
         hint=notes or "Run the file yourself: every error at import time stops all its checks.",

@@ -1,0 +1,90 @@
+"""The command line as a teacher and a student use it: grade, fail-under, manual scores,
+check, doctor; and grading is reproducible."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from autograder.cli import main
+
+SAMPLES = Path(__file__).resolve().parent / "submissions"
+
+
+@pytest.fixture(scope="module")
+def graded_twice(tmp_path_factory) -> tuple[Path, Path]:
+    batch = tmp_path_factory.mktemp("batch")
+    for name in ("seed", "syntax_error", "empty"):
+        shutil.copytree(SAMPLES / name, batch / name)
+    outs = []
+    for run in ("first", "second"):
+        out = tmp_path_factory.mktemp(run)
+        result = CliRunner().invoke(main, ["grade", str(batch), "--out", str(out), "--jobs", "1"])
+        assert result.exit_code == 0, result.output
+        outs.append(out)
+    return outs[0], outs[1]
+
+
+def test_grade_writes_every_report_and_exits_zero_whatever_the_scores(graded_twice):
+    out, _ = graded_twice
+    for name in ("seed", "syntax_error", "empty"):
+        for file_name in ("result.json", "feedback.html", "feedback.md"):
+            assert (out / name / file_name).is_file()
+    assert (out / "grades.csv").read_text().splitlines()[0].startswith("submission,score,max_score")
+    assert (out / "summary.html").is_file()
+    syntax = json.loads((out / "syntax_error" / "result.json").read_text())
+    load = next(c for c in syntax["checks"] if c["id"] == "optimizer.loads")
+    assert load["status"] == "failed" and "SyntaxError" in load["message"]
+
+
+def test_grading_is_reproducible_apart_from_timing(graded_twice):
+    first, second = graded_twice
+    for name in ("seed", "syntax_error", "empty"):
+        a = json.loads((first / name / "result.json").read_text())
+        b = json.loads((second / name / "result.json").read_text())
+        a.pop("timing"), b.pop("timing")
+        assert a == b
+        assert (first / name / "feedback.html").read_bytes() == (second / name / "feedback.html").read_bytes()
+    assert a["seeds"] and {"kit", "python", "torch", "numpy"} <= set(a["environment"])
+
+
+def test_manual_scores_are_merged_from_a_csv(graded_twice, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(graded_twice[0], out)
+    scores = tmp_path / "scores.csv"
+    scores.write_text("submission,score,comment\nseed,6,Vieta is not descent\nnobody,3,\nempty,99,\n")
+    result = CliRunner().invoke(main, ["merge-manual", str(out), str(scores)])
+    assert result.exit_code == 0, result.output
+    assert "no graded submission named 'nobody'" in result.output
+    assert "outside 0..10" in result.output
+    seed = json.loads((out / "seed" / "result.json").read_text())
+    answers = next(t for t in seed["tasks"] if t["id"] == "answers")
+    assert answers["score"] == 6 and seed["answers"]["comment"] == "Vieta is not descent"
+    assert seed["manual_pending"] is False
+    assert seed["score"] == sum(t["score"] for t in seed["tasks"])
+    assert "Vieta is not descent" in (out / "seed" / "feedback.html").read_text()
+
+
+def test_fail_under_makes_ci_fail_and_check_prints_a_report(tmp_path):
+    result = CliRunner().invoke(
+        main, ["grade", str(SAMPLES / "syntax_error"), "--out", str(tmp_path), "--fail-under", "90"]
+    )
+    assert result.exit_code == 1
+    check = CliRunner().invoke(main, ["check", str(SAMPLES / "reference")])
+    assert check.exit_code == 0, check.output
+    assert "✓" in check.output and "✗" not in check.output
+
+
+def test_missing_path_is_a_usage_error(tmp_path):
+    result = CliRunner().invoke(main, ["grade", str(tmp_path / "nope"), "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_doctor_names_the_layer_it_will_use():
+    result = CliRunner().invoke(main, ["doctor"])
+    assert result.exit_code == 0, result.output
+    assert "grading will use:" in result.output
