@@ -17,9 +17,9 @@ from autograder.sandbox import Sandbox
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def run(sandbox: Sandbox, source: str, probe: str = "call_f", **args):
+def run(sandbox: Sandbox, source: str, probe: str = "call_f", timeout: float | None = None, **args):
     loaded = sandbox.open_task({"student.py": textwrap.dedent(source).encode()}, "student.py")
-    result = sandbox.call(probe, **args) if loaded.ok else None
+    result = sandbox.call(probe, timeout=timeout, **args) if loaded.ok else None
     output = sandbox.close_task()
     return loaded, result, output
 
