@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from .assignment import Assignment
-from .grading import GradingOptions, grade_batch
+from .grading import GradingOptions, grade_parallel
 from .submission import Submission, discover
 
 
@@ -22,6 +22,7 @@ class BenchmarkFigures:
     """What one mode cost."""
 
     mode: str
+    jobs: int
     submissions: int
     total_seconds: float
     layer: str
@@ -41,7 +42,7 @@ def replicate(submissions: list[Submission], copies: int) -> list[Submission]:
 
 
 def run(assignment: Assignment, sample_dir: Path, copies: int, layer: str | None,
-        modes: tuple[str, ...] = ("cold", "warm")) -> list[BenchmarkFigures]:
+        modes: tuple[str, ...] = ("cold", "warm"), jobs: int = 1) -> list[BenchmarkFigures]:
     """Grade ``copies`` copies of the samples once per mode and time each run."""
     batch = replicate(discover([sample_dir], assignment), copies)
     figures = []
@@ -53,9 +54,9 @@ def run(assignment: Assignment, sample_dir: Path, copies: int, layer: str | None
 
         options = GradingOptions(layer=layer, warm=mode == "warm")
         started = time.perf_counter()
-        grade_batch(assignment, batch, options, keep)
+        grade_parallel(assignment, batch, options, keep, jobs)
         elapsed = time.perf_counter() - started
-        figures.append(BenchmarkFigures(mode, len(batch), elapsed, layers[0] if layers else "?"))
+        figures.append(BenchmarkFigures(mode, jobs, len(batch), elapsed, layers[0] if layers else "?"))
     return figures
 
 

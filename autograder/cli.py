@@ -207,19 +207,20 @@ def doctor(assignment_name: str | None) -> None:
 @assignment_option
 @layer_option
 @click.option("--warm-only", is_flag=True, help="Skip the (slow) fresh-process run.")
+@click.option("--jobs", "-j", default=1, show_default=True, help="Grading processes.")
 def benchmark(copies: int, samples: Path, assignment_name: str | None, layer: str | None,
-              warm_only: bool) -> None:
+              warm_only: bool, jobs: int) -> None:
     """Print seconds per submission with fresh processes and with the warm start."""
     from . import benchmark as bench
 
     spec = _assignment(assignment_name)
     modes = ("warm",) if warm_only else ("cold", "warm")
-    figures = bench.run(spec, samples, copies, layer, modes)
+    figures = bench.run(spec, samples, copies, layer, modes, jobs)
     table = Table(title=f"grading speed on {bench.machine()}")
-    for column in ("mode", "submissions", "total s", "s per submission", "sandbox"):
+    for column in ("mode", "jobs", "submissions", "total s", "s per submission", "sandbox"):
         table.add_column(column, justify="right")
     for item in figures:
-        table.add_row(item.mode, str(item.submissions), f"{item.total_seconds:.1f}",
+        table.add_row(item.mode, str(item.jobs), str(item.submissions), f"{item.total_seconds:.1f}",
                       f"{item.per_submission:.3f}", item.layer)
     Console().print(table)
     Console().print(f"peak resident memory: {bench.peak_memory_mib():.0f} MiB")

@@ -88,6 +88,7 @@ class SubmissionUnderTest:
         self.current_task: str | None = None
         self.loads: dict[str, LoadResult] = {}
         self.outputs: dict[str, TaskOutput] = {}
+        self.timed_out: set[str] = set()
 
     def load(self, task: str) -> LoadResult:
         """Load ``task``'s code in a fresh child (once) and say whether it worked."""
@@ -121,7 +122,13 @@ class SubmissionUnderTest:
             self.current_task = None
 
     def call(self, task: str, probe: str, *, timeout: float | None = None, **args: Any) -> ProbeResult:
-        """Run a probe on ``task``'s code; any failure comes back as a status, never raised."""
+        """Run a probe on ``task``'s code; any failure comes back as a status, never raised.
+
+        After one call of a task times out, its remaining calls fail at once: a hanging
+        function must not cost the batch a timeout per check.
+        """
+        if task in self.timed_out:
+            return ProbeResult("timeout", error="not run: an earlier call of this task timed out")
         loaded = self.load(task)
         if not loaded.ok:
             return ProbeResult("error", error=f"the code did not load: {loaded.error}")
@@ -131,7 +138,9 @@ class SubmissionUnderTest:
             if not loaded.ok:
                 return ProbeResult("error", error=f"the code did not load: {loaded.error}")
         result = self.sandbox.call(probe, timeout=timeout, **args)
-        if result.status == "crashed":
+        if result.status == "timeout":
+            self.timed_out.add(task)
+        if result.status in ("crashed", "timeout"):
             self.close()
         return result
 

@@ -42,7 +42,7 @@ LAUNCH = "import sys; sys.path.insert(0, sys.argv[1]); from runtime.worker impor
 UNSHARE_SETUP = r"""
 set -eu
 root=$(mktemp -d)
-mount -t tmpfs -o size="$TMPFS_BYTES",mode=755 tmpfs "$root"
+mount -t tmpfs -o size=4m,mode=755 tmpfs "$root"
 for pair in $RO_MOUNTS; do
   source=${pair%%:*}; target=${pair#*:}
   mkdir -p "$root$target"
@@ -53,16 +53,18 @@ for hidden in $HIDDEN_DIRS; do
   [ -d "$root$hidden" ] && mount -t tmpfs -o size=4k,ro tmpfs "$root$hidden"
 done
 ln -s usr/lib "$root/lib"; ln -s usr/lib64 "$root/lib64"; ln -s usr/bin "$root/bin"
-mkdir -p "$root/proc" "$root/dev" "$root/tmp/work" "$root/opt/kit/runtime"
+mkdir -p "$root/proc" "$root/dev" "$root/tmp" "$root/opt/kit/runtime"
+mount -t tmpfs -o size="$TMPFS_BYTES",mode=1777 tmpfs "$root/tmp"
 mount -t proc proc "$root/proc"
 for node in null zero urandom random; do
   touch "$root/dev/$node"; mount --bind "/dev/$node" "$root/dev/$node"
 done
 mount --bind "$RUNTIME" "$root/opt/kit/runtime"; mount -o remount,bind,ro "$root/opt/kit/runtime"
 cp "$PROBES" "$root/opt/kit/probes.py"
+mount -o remount,bind,ro "$root"
 cd "$root/tmp"
 exec env -i OMP_NUM_THREADS=1 HOME=/tmp PATH=/usr/bin:/bin /usr/sbin/chroot \
-  "$root" "$PYTHON" -I -c "$LAUNCH" /opt/kit /opt/kit/probes.py /tmp/work
+  "$root" "$PYTHON" -I -c "$LAUNCH" /opt/kit /opt/kit/probes.py /tmp
 """
 
 
@@ -199,10 +201,11 @@ def layer_command(layer: str, probes: Path, limits: Limits) -> tuple[list[str], 
             "--ro-bind", str(probes), "/opt/kit/probes.py",
             "--proc", "/proc", "--dev", "/dev",
             "--size", str(limits.tmpfs_mib << 20), "--tmpfs", "/tmp",
-            "--dir", "/tmp/work", "--chdir", "/tmp", "--hostname", "sandbox",
+            "--size", str(1 << 20), "--tmpfs", "/dev/shm",
+            "--remount-ro", "/", "--chdir", "/tmp", "--hostname", "sandbox",
             "--clearenv", "--setenv", "OMP_NUM_THREADS", "1", "--setenv", "HOME", "/tmp",
             "--setenv", "PATH", "/usr/bin:/bin",
-            python, "-I", "-c", LAUNCH, "/opt/kit", "/opt/kit/probes.py", "/tmp/work",
+            python, "-I", "-c", LAUNCH, "/opt/kit", "/opt/kit/probes.py", "/tmp",
         ]  # fmt: skip
         return command, None
     if layer == "unshare":
@@ -305,6 +308,7 @@ class Sandbox:
                 close_fds=True,
                 start_new_session=True,
                 cwd="/",
+                env={"PATH": "/usr/bin:/bin"},  # the grader's environment may hold secrets
             )
         except OSError as exc:
             for fd in (to_worker_r, to_worker_w, from_worker_r, from_worker_w, err_r, err_w):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,12 +18,18 @@ FAST_LIMITS = Limits(call_seconds=3, load_seconds=5, address_space_mib=3072, pro
 
 
 def start_sandbox(layer: str, probes: Path = ECHO_PROBES, limits: Limits = FAST_LIMITS) -> Sandbox:
-    """A started sandbox in ``layer``, or a skip that says why this machine lacks it."""
+    """A started sandbox in ``layer``. Skipped only when the machine lacks what the layer needs
+    (the program, or root for the uid drop); a layer that should work but fails is a failure."""
+    needs = {"bwrap": "bwrap", "unshare": "unshare"}.get(layer)
+    if needs and shutil.which(needs) is None:
+        pytest.skip(f"{needs} is not installed here")
+    if layer == "rlimits" and os.geteuid() != 0:
+        pytest.skip("the rlimits layer drops to uid nobody, which needs root")
     sandbox = Sandbox(probes, limits, layer=layer)
     try:
         sandbox.start()
     except SandboxError as exc:
-        pytest.skip(f"layer {layer} does not work on this machine: {exc}")
+        pytest.fail(f"layer {layer} should work on this machine but did not start: {exc}")
     return sandbox
 
 

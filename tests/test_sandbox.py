@@ -231,3 +231,48 @@ def test_student_code_runs_as_nobody_on_the_host(uid_dropping_sandbox):
     tree = descendants(any_sandbox._process.pid)
     any_sandbox.close_task()
     assert tree and all(host_uid(pid) == 65534 for pid in tree if Path(f"/proc/{pid}").exists())
+
+
+def test_a_task_leaves_nothing_for_the_next_one(isolating_sandbox):
+    """Only the work folder is writable, and it is emptied between tasks."""
+    _, result, _ = run(isolating_sandbox, """
+        import os
+        def f():
+            wrote = []
+            for path in ["/opt/kit/pdb.py", "/planted.py", "/tmp/planted.txt", "/dev/shm/big"]:
+                try:
+                    with open(path, "w") as out:
+                        out.write("x" * (2 << 20) if "shm" in path else "raise ImportError")
+                    wrote.append(path)
+                except OSError:
+                    pass
+            for name in range(5):
+                os.makedirs(f"/tmp/task-{name}", exist_ok=True)
+            return wrote
+    """)
+    assert result.ok and result.value == ["/tmp/planted.txt"]
+    _, result, _ = run(isolating_sandbox, """
+        import os
+        def f():
+            import pdb  # noqa: F401
+            return sorted(os.listdir("/tmp"))
+    """)
+    assert result.ok and len(result.value) == 1 and result.value[0].startswith("task-")
+
+
+def test_the_grader_environment_is_not_visible(isolating_sandbox, monkeypatch):
+    _, result, _ = run(isolating_sandbox, """
+        import os
+        def f():
+            found = []
+            for pid in os.listdir("/proc"):
+                if pid.isdigit():
+                    try:
+                        found.append(open(f"/proc/{pid}/environ", "rb").read().decode(errors="replace"))
+                    except OSError:
+                        pass
+            return "\\n".join(found)
+    """)
+    assert result.ok
+    for name in ("HOME=/root", "PYTEST_CURRENT_TEST", "VIRTUAL_ENV"):
+        assert name not in result.value

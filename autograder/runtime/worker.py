@@ -15,6 +15,7 @@ import ctypes
 import importlib.util
 import os
 import resource
+import secrets
 import shutil
 import signal
 import sys
@@ -153,6 +154,7 @@ class Worker:
         self.child: TaskChild | None = None
         self.limits: dict[str, Any] = {}
         self.opened = 0
+        self.workdir: Path | None = None
 
     def serve(self) -> None:
         while True:
@@ -165,7 +167,12 @@ class Worker:
             if handler is None:
                 self.channel.send({"status": "error", "error": "unknown op"})
                 continue
-            self.channel.send(handler(request, blobs))
+            try:
+                answer = handler(request, blobs)
+            except Exception as exc:  # e.g. a full tmpfs: fail this request, keep serving
+                self._close_child()
+                answer = {"status": "error", "error": f"the sandbox could not do that: {exc}"}
+            self.channel.send(answer)
 
     def op_hello(self, request: dict, blobs: dict) -> dict[str, Any]:
         import numpy
@@ -184,7 +191,9 @@ class Worker:
         self._close_child()
         self.limits = request["limits"]
         self.opened += 1
-        workdir = self.workroot / f"task{self.opened}"
+        self._empty_workroot()
+        workdir = self.workroot / f"task-{secrets.token_hex(8)}"
+        self.workdir = workdir
         workdir.mkdir(mode=0o700)
         for name, data in blobs.items():
             if not set(name) <= SAFE_NAME_CHARS or name.startswith("."):
@@ -302,9 +311,17 @@ class Worker:
             return
         self._kill_tree()
         self.child.channel.close()
-        workdir = self.workroot / f"task{self.opened}"
-        shutil.rmtree(workdir, ignore_errors=True)
+        self._empty_workroot()
         self.child = None
+
+    def _empty_workroot(self) -> None:
+        """Remove everything a task left in the writable work root, so nothing a student
+        wrote is seen by the next submission."""
+        for entry in self.workroot.iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
 
 
 def _children_of(pid: int) -> list[int]:
