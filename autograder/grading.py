@@ -263,15 +263,30 @@ class GradingPlugin:
             metafunc.parametrize("submission", range(len(self.submissions)), ids=ids, indirect=True)
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """Order items submission by submission, task by task, and every check after the
+        checks it depends on (then in file order)."""
+        for item in items:
+            if _spec(item, required=False) is None:
+                raise pytest.UsageError(f"{item.nodeid} is not declared with @check")
+        specs = {f"{_spec(i).task}.{_spec(i).name}": _spec(i) for i in items}
+        depth: dict[str, int] = {}
+
+        def level(check_id: str, seen: tuple[str, ...] = ()) -> int:
+            if check_id not in depth:
+                spec = specs.get(check_id)
+                if spec is None or check_id in seen:
+                    return 0
+                depth[check_id] = 1 + max(
+                    (level(d, (*seen, check_id)) for d in spec.depends), default=-1
+                )
+            return depth[check_id]
+
         def key(pair: tuple[int, pytest.Item]) -> tuple:
             position, item = pair
             spec = _spec(item)
             index = item.callspec.params.get("submission", 0) if hasattr(item, "callspec") else 0
-            return (index, self.task_order.get(spec.task, 99), spec.name != "loads", position)
+            return (index, self.task_order.get(spec.task, 99), level(f"{spec.task}.{spec.name}"), position)
 
-        for item in items:
-            if _spec(item, required=False) is None:
-                raise pytest.UsageError(f"{item.nodeid} is not declared with @check")
         items[:] = [item for _, item in sorted(enumerate(items), key=key)]
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:

@@ -368,6 +368,9 @@ def _steps(
         record["returned"].append(_returned(returned))
         record["closure_calls"].append(calls)
         record["grad_changed"].append(_grad_changed(tensors, copies))
+        record["grads_after"].append(
+            [None if t.grad is None else t.grad.detach().double().numpy().copy() for t in tensors]
+        )
         for j, tensor in enumerate(tensors):
             record["trajectory"][j].append(_array(tensor))
 
@@ -390,6 +393,7 @@ def _new_record(count: int) -> dict[str, list]:
         "returned": [],
         "closure_calls": [],
         "grad_changed": [],
+        "grads_after": [],
     }
 
 
@@ -399,6 +403,7 @@ def _finish(record: dict[str, list], calls: set[str], state_keys: list[list[str]
         "returned": record["returned"],
         "closure_calls": record["closure_calls"],
         "grad_changed": record["grad_changed"],
+        "grads_after": record["grads_after"],
         "state_keys": state_keys,
         "torch_calls": sorted(calls),
     }

@@ -51,6 +51,9 @@ def _variants() -> ModuleType:
 V = _variants()
 TASK = "optimizer"
 LOADS = ["optimizer.loads"]
+# Checks of the update rules count only for rules written by hand: torch's own optimizers
+# would pass them all.
+OWN_RULES = [*LOADS, "optimizer.not_torch_optimizers"]
 SHAPES: list[tuple[int, ...]] = [(3, 4), (5,), (), (2, 3, 2)]
 STEPS = 25
 CUSTOM = {
@@ -257,13 +260,13 @@ def _matches_reference(submission: Any, reference: Any, rng: np.random.Generator
 # The update rules
 
 
-@check(TASK, points=4, depends=LOADS, visibility="hidden")
+@check(TASK, points=4, depends=OWN_RULES, visibility="hidden")
 def test_adam_matches_reference(submission: Any, reference: Any, rng: np.random.Generator) -> None:
     """Adam follows the reference over 25 steps (default and custom settings)."""
     _matches_reference(submission, reference, rng, "Adam")
 
 
-@check(TASK, points=3, depends=LOADS, visibility="hidden")
+@check(TASK, points=3, depends=OWN_RULES, visibility="hidden")
 def test_sgd_momentum_matches_reference(
     submission: Any, reference: Any, rng: np.random.Generator
 ) -> None:
@@ -271,7 +274,7 @@ def test_sgd_momentum_matches_reference(
     _matches_reference(submission, reference, rng, "SGDMomentum")
 
 
-@check(TASK, points=3, depends=LOADS, visibility="hidden")
+@check(TASK, points=3, depends=OWN_RULES, visibility="hidden")
 def test_adagrad_matches_reference(
     submission: Any, reference: Any, rng: np.random.Generator
 ) -> None:
@@ -279,7 +282,7 @@ def test_adagrad_matches_reference(
     _matches_reference(submission, reference, rng, "AdaGrad")
 
 
-@check(TASK, points=3, depends=LOADS, visibility="hidden")
+@check(TASK, points=3, depends=OWN_RULES, visibility="hidden")
 def test_rmsprop_matches_reference(
     submission: Any, reference: Any, rng: np.random.Generator
 ) -> None:
@@ -287,7 +290,7 @@ def test_rmsprop_matches_reference(
     _matches_reference(submission, reference, rng, "RMSprop")
 
 
-@check(TASK, points=1, depends=LOADS, visibility="hidden")
+@check(TASK, points=1, depends=OWN_RULES, visibility="hidden")
 def test_adam_first_step_is_lr(submission: Any, reference: Any) -> None:
     """Adam's first step moves every coordinate by about lr, whatever the gradient's size."""
     grad = np.array([1e-6, -3e-5, 2e-3, -0.4, 7.0, 0.0, -10.0])
@@ -329,7 +332,7 @@ def test_classes_subclass_optimizer(submission: Any) -> None:
                            grads=[[np.array([0.5, -1.0])]])  # fmt: skip
 
 
-@check(TASK, points=2, depends=LOADS, visibility="hidden")
+@check(TASK, points=2, depends=OWN_RULES, visibility="hidden")
 def test_param_groups(submission: Any, reference: Any, rng: np.random.Generator) -> None:
     """Each optimizer honours two parameter groups with different learning rates."""
     shapes: list[tuple[int, ...]] = [(3,), (2, 2), ()]
@@ -347,7 +350,7 @@ def test_param_groups(submission: Any, reference: Any, rng: np.random.Generator)
                  "self.param_groups inside step, not from the constructor's arguments.")  # fmt: skip
 
 
-@check(TASK, points=2, depends=LOADS, visibility="hidden")
+@check(TASK, points=2, depends=OWN_RULES, visibility="hidden")
 def test_none_grad_untouched(submission: Any, reference: Any, rng: np.random.Generator) -> None:
     """A parameter whose .grad is None is skipped and stays exactly as it was."""
     shapes: list[tuple[int, ...]] = [(3,), (2, 2), ()]
@@ -388,7 +391,7 @@ def test_adam_counts_steps_per_parameter(
              "has taken fewer steps, and its bias correction must use its own count.")  # fmt: skip
 
 
-@check(TASK, points=2, depends=LOADS, visibility="hidden")
+@check(TASK, points=2, depends=OWN_RULES, visibility="hidden")
 def test_closure_loss_returned(submission: Any, rng: np.random.Generator) -> None:
     """step(closure) calls the closure and returns its loss."""
     shapes: list[tuple[int, ...]] = [(3,), ()]
@@ -424,7 +427,29 @@ def test_closure_loss_returned(submission: Any, rng: np.random.Generator) -> Non
         )
 
 
-@check(TASK, points=2, depends=LOADS, visibility="hidden")
+def _grads_differ(after: Any, sent: list) -> list[tuple[int, int]]:
+    """(step, parameter) pairs whose .grad after step() is not what was set before it,
+    compared here in the trusted process (the child's own comparison can be patched)."""
+    if not isinstance(after, list) or len(after) != len(sent):
+        return [(0, -1)]
+    differ = []
+    for s, (got_step, sent_step) in enumerate(zip(after, sent, strict=True)):
+        if not isinstance(got_step, list) or len(got_step) != len(sent_step):
+            differ.append((s + 1, -1))
+            continue
+        for j, (got, want) in enumerate(zip(got_step, sent_step, strict=True)):
+            if want is None or got is None:
+                if (want is None) != (got is None):
+                    differ.append((s + 1, j))
+                continue
+            want_array = np.asarray(want, dtype=np.float64)
+            got_array = as_float_array(got, what=".grad after step")
+            if got_array.shape != want_array.shape or not close(got_array, want_array, 1e-6, 0.0):
+                differ.append((s + 1, j))
+    return sorted(set(differ))
+
+
+@check(TASK, points=2, depends=OWN_RULES, visibility="hidden")
 def test_grad_unchanged(submission: Any, rng: np.random.Generator) -> None:
     """step never modifies the parameters' .grad."""
     shapes: list[tuple[int, ...]] = [(3, 2), ()]
@@ -435,6 +460,7 @@ def test_grad_unchanged(submission: Any, rng: np.random.Generator) -> None:
         got = submission.require(TASK, "run_steps", what=what, cls=cls, params=params, grads=grads)
         changed = [[bool(c) for c in step] for step in got.get("grad_changed", [])]
         bad = [(s + 1, j) for s, step in enumerate(changed) for j, c in enumerate(step) if c]
+        bad += _grads_differ(got.get("grads_after"), grads)
         expect(
             not bad and len(changed) == 4,
             f"{what}: step changed .grad (step, parameter: {bad[:4]})",
@@ -445,7 +471,7 @@ def test_grad_unchanged(submission: Any, rng: np.random.Generator) -> None:
         )
 
 
-@check(TASK, points=3, depends=LOADS, visibility="hidden")
+@check(TASK, points=3, depends=OWN_RULES, visibility="hidden")
 def test_state_dict_roundtrip(submission: Any, rng: np.random.Generator) -> None:
     """state_dict() → a fresh optimizer → load_state_dict() continues exactly where it stopped."""
     shapes: list[tuple[int, ...]] = [(3,), (2, 2), ()]
@@ -510,6 +536,34 @@ def _forbidden(path: str) -> bool:
     return parts[2] in TORCH_OPTIMIZERS or parts[2] in FUNCTIONAL
 
 
+TAMPERING_NAMES = ("sys.modules", "importlib", "__import__", "builtins", "gc.get_objects")
+TAMPERING_STRINGS = ("probes", "_trap")
+
+
+def grader_tampering(source: str) -> list[str]:
+    """Lines of optimizer code that reach into the import machinery or name the grader's
+    probes: an optimizer has no reason to, and it is how the in-sandbox trap is undone or
+    torch's classes are fetched under a disguised name."""
+    tree = parse_python(source)
+    if tree is None:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        line = getattr(node, "lineno", "?")
+        if isinstance(node, ast.Attribute | ast.Name):
+            dotted = _dotted(node) or ""
+            if any(dotted == n or dotted.startswith(n + ".") for n in TAMPERING_NAMES):
+                found.append(f"line {line} uses {dotted}")
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
+            if any(n.split(".")[0] in ("importlib", "builtins", "gc") for n in names):
+                found.append(f"line {line} imports {', '.join(n for n in names if n)}")
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if any(marker in node.value for marker in TAMPERING_STRINGS):
+                found.append(f"line {line} names {node.value[:40]!r}")
+    return sorted(set(found))
+
+
 def torch_optimizer_references(source: str) -> list[str] | None:
     """Lines inside the four classes (and the module-level functions they use) that refer to
     torch's optimizers or update functions; None when the source cannot be parsed."""
@@ -569,17 +623,22 @@ def test_not_torch_optimizers(submission: Any, rng: np.random.Generator) -> None
             evidence.append(f"{name} derives from {', '.join(bases)}")
     params = _params(rng, [(3,), ()])
     grads = _grads(rng, [(3,), ()], 3)
+    ran = []
     for name in V.OPTIMIZERS:
-        what = _call(name, None, [(3,), ()], 3)
-        result = submission.require(TASK, "run_steps", what=what, cls=name, params=params,
-                                    grads=grads)  # fmt: skip
-        calls = [str(c) for c in result.get("torch_calls", [])]
+        run = submission.call(TASK, "run_steps", cls=name, params=params, grads=grads)
+        if not run.ok or not isinstance(run.value, dict):
+            continue  # a class that does not run is judged by the other checks
+        ran.append(name)
+        calls = [str(c) for c in run.value.get("torch_calls", [])]
         if calls:
             evidence.append(f"{name}.step ran {', '.join(calls[:4])}")
     source = submission.source(TASK)
     references = torch_optimizer_references(source) if source is not None else None
     if references:
         evidence += [f"the source refers to {r}" for r in references[:6]]
+    evidence += grader_tampering(source or "")[:6]
+    expect(bool(ran), "none of Adam, SGDMomentum, AdaGrad, RMSprop could take a step",
+           called="step() of each class", hint="Implement step() first.")
     expect(
         not evidence,
         "torch's own optimizer code is used: " + "; ".join(evidence),
@@ -643,13 +702,13 @@ def _trains(submission: Any, reference: Any, rng: np.random.Generator, cls: str)
         )
 
 
-@check(TASK, points=1, depends=LOADS, visibility="hidden")
+@check(TASK, points=1, depends=OWN_RULES, visibility="hidden")
 def test_adam_trains_network(submission: Any, reference: Any, rng: np.random.Generator) -> None:
     """Adam trains the reference network to a lower loss on a small regression."""
     _trains(submission, reference, rng, "Adam")
 
 
-@check(TASK, points=1, depends=LOADS, visibility="hidden")
+@check(TASK, points=1, depends=OWN_RULES, visibility="hidden")
 def test_sgd_momentum_trains_network(
     submission: Any, reference: Any, rng: np.random.Generator
 ) -> None:
@@ -657,13 +716,13 @@ def test_sgd_momentum_trains_network(
     _trains(submission, reference, rng, "SGDMomentum")
 
 
-@check(TASK, points=1, depends=LOADS, visibility="hidden")
+@check(TASK, points=1, depends=OWN_RULES, visibility="hidden")
 def test_adagrad_trains_network(submission: Any, reference: Any, rng: np.random.Generator) -> None:
     """AdaGrad trains the reference network to a lower loss on a small regression."""
     _trains(submission, reference, rng, "AdaGrad")
 
 
-@check(TASK, points=1, depends=LOADS, visibility="hidden")
+@check(TASK, points=1, depends=OWN_RULES, visibility="hidden")
 def test_rmsprop_trains_network(submission: Any, reference: Any, rng: np.random.Generator) -> None:
     """RMSprop trains the reference network to a lower loss on a small regression."""
     _trains(submission, reference, rng, "RMSprop")
@@ -710,25 +769,25 @@ def _solves(submission: Any, reference: Any, cls: str) -> None:
         )
 
 
-@check(TASK, points=1, depends=LOADS, visibility="hidden")
+@check(TASK, points=1, depends=OWN_RULES, visibility="hidden")
 def test_adam_solves_quadratic(submission: Any, reference: Any) -> None:
     """Adam drives x from -10 and from 10 to the roots of x² − 6x + 4 (teacher's settings)."""
     _solves(submission, reference, "Adam")
 
 
-@check(TASK, points=1, depends=LOADS, visibility="hidden")
+@check(TASK, points=1, depends=OWN_RULES, visibility="hidden")
 def test_sgd_momentum_solves_quadratic(submission: Any, reference: Any) -> None:
     """SGDMomentum drives x from -10 and 10 to the roots of x² − 6x + 4 (teacher's settings)."""
     _solves(submission, reference, "SGDMomentum")
 
 
-@check(TASK, points=1, depends=LOADS, visibility="hidden")
+@check(TASK, points=1, depends=OWN_RULES, visibility="hidden")
 def test_adagrad_solves_quadratic(submission: Any, reference: Any) -> None:
     """AdaGrad drives x from -10 and 10 to the roots of x² − 6x + 4 (teacher's settings)."""
     _solves(submission, reference, "AdaGrad")
 
 
-@check(TASK, points=1, depends=LOADS, visibility="hidden")
+@check(TASK, points=1, depends=OWN_RULES, visibility="hidden")
 def test_rmsprop_solves_quadratic(submission: Any, reference: Any) -> None:
     """RMSprop drives x from -10 and 10 to the roots of x² − 6x + 4 (teacher's settings)."""
     _solves(submission, reference, "RMSprop")

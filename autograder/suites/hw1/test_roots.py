@@ -11,7 +11,9 @@ recorder (what x0 and lr it was given, what it returned) and counts calls of ``m
 ``cmath.sqrt``, ``numpy.sqrt``, ``numpy.emath.sqrt``, ``torch.sqrt`` and ``numpy.roots``, also
 under names the submission imported them as. It can tell that every returned root is a value
 ``gradient_descent`` returned during the call, that no descent was made at all, that a square
-root was taken, and that a descent started at the answer it returned. It cannot see a
+root was taken, and that a descent started within 0.01 of a root (the descent then only
+polishes an answer found some other way; a start beside the vertex is at least 0.25 away from
+each root under the contract's inputs). It cannot see a
 square root written as ``** 0.5``, a descent loop written inline instead of calling
 ``gradient_descent``, a function kept under another name before the call, or how a starting
 point close to the answer was chosen; those need a person reading the code.
@@ -55,6 +57,7 @@ NO_ROOT = [(1.0, 2.0, 5.0), (-2.0, 1.0, -3.0), (3.0, 0.0, 1.0), (0.5, -3.0, 4.6)
 ROOTS_HINT = ("Each root must be within 1e-4: descend on F = f² from a start on each side of the "
               "vertex, with a step size scaled to the quadratic (a fixed lr that suits one "
               "quadratic overshoots or crawls on another), until the step is below tol.")
+START_DISTANCE = 0.01  # a descent started this close to a root did not find it
 SOLVE_STEPS = 4000  # the reference needs at most about 2000 steps with the settings below
 GRAD_POINTS = [-2.0, -0.5, 0.7, 1.9, 3.3]  # where the grad handed to gradient_descent is sampled
 
@@ -411,7 +414,7 @@ def test_find_roots_uses_descent(submission: Any) -> None:
         started_at_answer = [
             call for call in calls
             if isinstance(call.get("x0"), float) and _number(call.get("returned")) is not None
-            and any(abs(call["x0"] - r) <= 1e-9 for r in exact)
+            and any(abs(call["x0"] - r) <= START_DISTANCE for r in exact)
         ]  # fmt: skip
         closed_form = len(roots) == len(exact) and bool(exact) and np.allclose(
             sorted(roots), exact, rtol=0, atol=1e-12
@@ -425,7 +428,7 @@ def test_find_roots_uses_descent(submission: Any) -> None:
         elif not_descended:
             evidence.append(f"gradient_descent returned {describe(found)}, not {describe(not_descended)}")
         if started_at_answer:
-            evidence.append("gradient_descent was started at the root itself")
+            evidence.append("gradient_descent was started (almost) at the root itself")
         if sqrt_calls:
             evidence.append("square roots were taken: " + ", ".join(
                 f"{k} ×{v}" for k, v in sorted(sqrt_calls.items())))  # fmt: skip
