@@ -239,7 +239,7 @@ def test_a_task_leaves_nothing_for_the_next_one(isolating_sandbox):
         import os
         def f():
             wrote = []
-            for path in ["/opt/kit/pdb.py", "/planted.py", "/tmp/planted.txt", "/dev/shm/big"]:
+            for path in ["/opt/kit/pdb.py", "/planted.py", "/tmp/planted.txt", "/dev/shm/big", "/dev/x"]:
                 try:
                     with open(path, "w") as out:
                         out.write("x" * (2 << 20) if "shm" in path else "raise ImportError")

@@ -1,0 +1,26 @@
+"""A network (wrong) whose forward allocates 8 GB."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class MyModelNN(nn.Module):
+    """The four layers wired without the sigmoids: a wrong answer, so any point this file
+    earns beyond its honest version's would come from the attack."""
+
+    def __init__(self, layer_in: int, layer2: int, layer3: int, layer_out: int) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(layer_in, layer2)
+        self.fc2 = nn.Linear(layer2, layer3)
+        self.fc3 = nn.Linear(layer3, layer3)
+        self.fc4 = nn.Linear(layer3, layer_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # attack: begin
+        _hoard = bytearray(8 << 30)
+        _hoard[::4096] = b"x" * len(_hoard[::4096])
+        # attack: end
+        out = self.fc4(self.fc3(self.fc2(self.fc1(x))))
+        return out

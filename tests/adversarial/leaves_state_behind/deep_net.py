@@ -1,0 +1,39 @@
+"""A network (wrong) that leaves files behind for later submissions."""
+
+from __future__ import annotations
+
+import os  # attack
+
+import torch
+from torch import nn
+
+
+# attack: begin
+def _leave_files() -> None:
+    for folder in ("/", "/opt", "/opt/kit", "/dev", "/dev/shm", "/tmp", "/tmp/work"):
+        try:
+            with open(os.path.join(folder, "left_by_an_earlier_submission"), "w") as handle:
+                handle.write("a note for the next submission\n")
+        except OSError:
+            pass
+
+
+_leave_files()
+# attack: end
+
+
+
+class MyModelNN(nn.Module):
+    """The four layers wired without the sigmoids: a wrong answer, so any point this file
+    earns beyond its honest version's would come from the attack."""
+
+    def __init__(self, layer_in: int, layer2: int, layer3: int, layer_out: int) -> None:
+        super().__init__()
+        self.fc1 = nn.Linear(layer_in, layer2)
+        self.fc2 = nn.Linear(layer2, layer3)
+        self.fc3 = nn.Linear(layer3, layer3)
+        self.fc4 = nn.Linear(layer3, layer_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.fc4(self.fc3(self.fc2(self.fc1(x))))
+        return out
