@@ -119,6 +119,28 @@ def _path_series(title: str, ylabel: str, paths: dict[str, Any], target: float) 
     return {"title": title, "xlabel": "step", "ylabel": ylabel, "log_y": False, "lines": lines}
 
 
+def _loss_curve_series(grad_coefficients: Sequence[float], paths: dict[str, Any]) -> dict:
+    """The descent's path drawn on the loss curve: the loss is the integral of the grad
+    polynomial (up to a constant, which does not change the picture)."""
+    loss = np.poly1d(np.polyint(np.asarray(grad_coefficients, dtype=np.float64)))
+    lines = []
+    seen = [np.zeros(0)]
+    for label, path in paths.items():
+        values = np.asarray(path, dtype=np.float64).ravel() if path is not None else np.zeros(0)
+        values = values[np.isfinite(values)]
+        seen.append(values)
+        picks = _thin(values)[0] if values.size else []
+        xs = [float(values[i]) for i in picks]
+        lines.append({"label": label, "x": xs, "y": [float(loss(x)) for x in xs]})
+    every = np.concatenate(seen)
+    low, high = (float(every.min()), float(every.max())) if every.size else (-1.0, 1.0)
+    span = max(high - low, 1.0)
+    grid = np.linspace(low - 0.1 * span, high + 0.1 * span, 200)
+    lines.insert(0, {"label": "loss", "x": grid.tolist(), "y": loss(grid).tolist()})
+    return {"title": "the path on the loss curve", "xlabel": "x", "ylabel": "loss", "log_y": False,
+            "lines": lines}
+
+
 # --------------------------------------------------------------------------------------------
 # gradient_descent
 
@@ -143,7 +165,9 @@ def _descend(submission: Any, reference: Any, coefficients: list[float], x0: flo
         hint="Repeat x ← x − lr·grad(x) and stop as soon as |lr·grad(x)| < tol; return x.",
         series=[_path_series("x at each call of grad", "x",
                              {"your gradient_descent": got.get("visited"),
-                              "reference": want.get("visited")}, root)],  # fmt: skip
+                              "reference": want.get("visited")}, root),
+                _loss_curve_series(coefficients, {"your gradient_descent": got.get("visited"),
+                                                  "reference": want.get("visited")})],  # fmt: skip
     )
 
 
