@@ -535,6 +535,31 @@ def probe_train(
     return {"losses": np.array(losses), "torch_calls": sorted(calls)}
 
 
+def probe_descend_2d(
+    namespace: dict,
+    cls: str,
+    start: list[float],
+    scales: list[float],
+    steps: int,
+    kwargs: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Minimise the bowl ``(a·x² + b·y²)/2`` from ``start`` with ``cls`` for ``steps`` steps and
+    return the path, for a picture of the optimizer against the reference."""
+    optimizer_class = _need_class(namespace, cls)
+    point = _tensor(start, grad=True)
+    weights = _tensor(scales)
+    path = [point.detach().numpy().copy()]
+    with _torch_optimizer_trap() as calls:
+        optimizer = optimizer_class([point], **_kwargs(kwargs))
+        for _ in range(int(steps)):
+            optimizer.zero_grad()
+            loss = 0.5 * (weights * point * point).sum()
+            loss.backward()
+            optimizer.step()
+            path.append(point.detach().numpy().copy())
+    return {"path": np.stack(path), "torch_calls": sorted(calls)}
+
+
 def probe_minimise(
     namespace: dict,
     cls: str,
@@ -753,6 +778,7 @@ PROBES: dict[str, Callable[..., Any]] = {
     "inspect_classes": probe_inspect_classes,
     "train": probe_train,
     "minimise": probe_minimise,
+    "descend_2d": probe_descend_2d,
     "gradient_descent": probe_gradient_descent,
     "find_roots": probe_find_roots,
     "solve": probe_solve,

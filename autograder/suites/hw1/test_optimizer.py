@@ -246,6 +246,31 @@ RULE_HINTS = {
 }
 
 
+BOWL = {"start": [-1.5, 1.0], "scales": [1.0, 10.0], "steps": 40}
+BOWL_LR = {"Adam": 0.1, "SGDMomentum": 0.02, "AdaGrad": 0.5, "RMSprop": 0.05}
+
+
+def _bowl_series(submission: Any, reference: Any, cls: str) -> list[dict[str, Any]]:
+    """The student's and the reference's paths on the 2-D bowl (x² + 10·y²)/2, drawn over a
+    few of its level curves: a picture of how the update rule moves, for failed checks."""
+    args = {**BOWL, "kwargs": {"lr": BOWL_LR[cls]}}
+    run = submission.call(TASK, "descend_2d", cls=cls, **args)
+    want = V.run_reference_optimizer(reference, cls, "descend_2d", **args)
+    lines = []
+    angles = np.linspace(0, 2 * np.pi, 60)
+    for level in (0.1, 0.5, 2.0):
+        lines.append({"label": f"loss = {level:g}", "x": list(np.sqrt(2 * level) * np.cos(angles)),
+                      "y": list(np.sqrt(2 * level / 10.0) * np.sin(angles))})  # fmt: skip
+    for label, result in ((f"your {cls}", run.value if run.ok else None), (f"reference {cls}", want)):
+        path = np.asarray(result.get("path"), dtype=np.float64) if isinstance(result, dict) else None
+        if path is not None and path.ndim == 2 and path.shape[1] == 2 and path.shape[0] <= 1000:
+            finite = np.all(np.isfinite(path), axis=1)
+            lines.append({"label": label, "x": [float(v) for v in path[finite, 0]],
+                          "y": [float(v) for v in path[finite, 1]]})  # fmt: skip
+    return [{"title": f"{cls}, lr={BOWL_LR[cls]:g}, on the bowl (x² + 10·y²)/2 for 40 steps",
+             "xlabel": "x", "ylabel": "y", "log_y": False, "lines": lines}]  # fmt: skip
+
+
 def _matches_reference(submission: Any, reference: Any, rng: np.random.Generator, cls: str) -> None:
     params = _params(rng, SHAPES)
     grads = _grads(rng, SHAPES, STEPS)
@@ -253,7 +278,11 @@ def _matches_reference(submission: Any, reference: Any, rng: np.random.Generator
         what = _call(cls, kwargs, SHAPES, STEPS)
         got, want = _run_both(submission, reference, cls, what, params=params, grads=grads,
                               kwargs=kwargs)  # fmt: skip
-        _compare(cls, got, want, params, grads, what, kwargs=kwargs, hint=RULE_HINTS[cls])
+        try:
+            _compare(cls, got, want, params, grads, what, kwargs=kwargs, hint=RULE_HINTS[cls])
+        except CheckFailed as failure:
+            failure.series += _bowl_series(submission, reference, cls)
+            raise
 
 
 # --------------------------------------------------------------------------------------------
