@@ -15,7 +15,6 @@ import ctypes
 import importlib.util
 import os
 import resource
-import secrets
 import shutil
 import signal
 import sys
@@ -192,7 +191,9 @@ class Worker:
         self.limits = request["limits"]
         self.opened += 1
         self._empty_workroot()
-        workdir = self.workroot / f"task-{secrets.token_hex(8)}"
+        # A fixed name keeps output (warnings, tracebacks) reproducible; nothing can be planted
+        # in advance because the work root was just emptied.
+        workdir = self.workroot / "submission"
         self.workdir = workdir
         workdir.mkdir(mode=0o700)
         for name, data in blobs.items():
