@@ -13,8 +13,12 @@ sandbox (``ProbeResult``), so a comparison here cannot be patched by student cod
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -32,6 +36,22 @@ class CheckSpec:
     depends: tuple[str, ...] = ()
     visibility: str = "visible"
     name: str = ""
+
+
+def suite_module(check_file: str, file_name: str) -> ModuleType:
+    """A trusted helper module beside a check file (such as ``variants.py``), loaded once per
+    process. Suites are collected by path, not imported as packages, so a plain import of a
+    sibling would not work."""
+    path = Path(check_file).with_name(file_name)
+    name = f"_suite_{path.parent.name}_{path.stem}"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"cannot load {path}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
 
 
 def check(

@@ -29,6 +29,7 @@ import html
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -127,7 +128,8 @@ def generate(kind: str, target: Path) -> None:
 
 
 def prepare(source: Path, target: Path, port: int, marker: str, honest: bool = False) -> None:
-    """Copy a case for grading: without expected.toml, set up as its [setup] asks."""
+    """Copy a case for grading: without expected.toml, set up as its [setup] asks (files it
+    leaves unchanged from the reference are stored once, in tests/submissions/reference)."""
     setup = tomllib.loads((source / "expected.toml").read_text()).get("setup", {}) \
         if (source / "expected.toml").is_file() else {}  # fmt: skip
     target.mkdir(parents=True)
@@ -142,6 +144,8 @@ def prepare(source: Path, target: Path, port: int, marker: str, honest: bool = F
             text = re.sub(r'^MARKER = "[^"]*"', f'MARKER = "{marker}"', text, flags=re.MULTILINE)
             data = (honest_version(text) if honest else text).encode()
         (target / name).write_bytes(data)
+    for name in setup.get("from_reference", []):
+        shutil.copyfile(REFERENCE / name, target / name)
     for name, link in setup.get("symlinks", {}).items():
         os.symlink(link.format(project=PROJECT), target / name)
     for name, kind in setup.get("generate", {}).items():

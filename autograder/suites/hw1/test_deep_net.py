@@ -8,10 +8,6 @@ network and run both in float64, so the 1e-6 tolerance measures wiring, not roun
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -26,22 +22,10 @@ from autograder.checks import (
     expect,
     largest_deviation,
     matching_mistakes,
+    suite_module,
 )
 
-
-def _variants() -> ModuleType:
-    """The suite's trusted ``variants.py`` (loaded by path: the suite is not a package)."""
-    name = "_hw1_variants"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("variants.py"))
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-V = _variants()
+V = suite_module(__file__, "variants.py")
 TASK = "deep_net"
 SIZES = (4, 5, 7, 4)
 OTHER_SIZES = ((3, 8, 6, 2), (10, 16, 12, 3))

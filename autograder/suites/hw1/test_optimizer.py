@@ -15,11 +15,7 @@ source is parsed (never run) and searched for references to them inside the four
 from __future__ import annotations
 
 import ast
-import importlib.util
-import sys
 from collections.abc import Sequence
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -32,23 +28,11 @@ from autograder.checks import (
     close,
     describe,
     expect,
+    suite_module,
 )
 from autograder.grading import parse_python
 
-
-def _variants() -> ModuleType:
-    """The suite's trusted ``variants.py`` (loaded by path: the suite is not a package)."""
-    name = "_hw1_variants"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("variants.py"))
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-V = _variants()
+V = suite_module(__file__, "variants.py")
 TASK = "optimizer"
 LOADS = ["optimizer.loads"]
 # Checks of the update rules count only for rules written by hand: torch's own optimizers

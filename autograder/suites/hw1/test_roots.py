@@ -21,31 +21,14 @@ point close to the answer was chosen; those need a person reading the code.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Sequence
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from autograder.checks import CheckFailed, check, describe, expect, expect_close
+from autograder.checks import CheckFailed, check, describe, expect, expect_close, suite_module
 
-
-def _variants() -> ModuleType:
-    """The suite's trusted ``variants.py`` (loaded by path: the suite is not a package)."""
-    name = "_hw1_variants"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("variants.py"))
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-V = _variants()
+V = suite_module(__file__, "variants.py")
 TASK = "roots"
 LOADS = ["roots.loads"]
 SEED_GRAD = V.squared_loss_gradient(*V.SEED_COEFFICIENTS)  # F'(x) for F = (x² − 6x + 4)²
