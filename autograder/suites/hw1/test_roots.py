@@ -41,7 +41,6 @@ ROOTS_HINT = ("Each root must be within 1e-4: descend on F = f² from a start on
               "vertex, with a step size scaled to the quadratic (a fixed lr that suits one "
               "quadratic overshoots or crawls on another), until the step is below tol.")
 START_DISTANCE = 0.01  # a descent started this close to a root did not find it
-SOLVE_STEPS = 4000  # the reference needs at most about 2000 steps with the settings below
 GRAD_POINTS = [-2.0, -0.5, 0.7, 1.9, 3.3]  # where the grad handed to gradient_descent is sampled
 
 
@@ -454,17 +453,18 @@ def test_find_roots_uses_descent(submission: Any) -> None:
 # solve with torch's optimizers
 
 
-def _solves(submission: Any, reference: Any, optimizer: str, kwargs: dict[str, Any], x0: float) -> None:
-    options = ", ".join(f"{k}={v}" for k, v in kwargs.items())
-    root = V.SEED_ROOTS[0] if x0 < 3 else V.SEED_ROOTS[1]
-    what = f"solve({x0:g}, torch.optim.{optimizer}, max_iter={SOLVE_STEPS}, {options})"
+def _solves(submission: Any, reference: Any, optimizer: str) -> None:
+    case = V.solve_case("solve", optimizer)
+    x0, kwargs, max_iter, root = float(case["x0"]), dict(case["kwargs"]), int(case["max_iter"]), case["root"]
+    options = ", ".join(f"{k}={tuple(v) if isinstance(v, list) else v}" for k, v in kwargs.items())
+    what = f"solve({x0:g}, torch.optim.{optimizer}, max_iter={max_iter}, {options})"
     got = submission.require(TASK, "solve", what=what, optimizer=optimizer, x0=x0,
-                             kwargs=kwargs, max_iter=SOLVE_STEPS, timeout=60)  # fmt: skip
+                             kwargs=kwargs, max_iter=max_iter)  # fmt: skip
     x = _number(got.get("result"))
     if x is not None and abs(x - root) <= 1e-4:
         return
     want = V.run_reference_probe("solve", {"solve": reference.roots.solve}, optimizer=optimizer,
-                                 x0=x0, kwargs=kwargs, max_iter=SOLVE_STEPS)  # fmt: skip
+                                 x0=x0, kwargs=kwargs, max_iter=max_iter)  # fmt: skip
     built = int(got.get("optimizers_built", 0))
     raise CheckFailed(
         f"{what} returned {_shown(got.get('result'))}, expected {root:.10g} within 1e-4",
@@ -482,11 +482,11 @@ def _solves(submission: Any, reference: Any, optimizer: str, kwargs: dict[str, A
 
 @check(TASK, points=2, depends=LOADS, visibility="hidden")
 def test_solve_adam(submission: Any, reference: Any) -> None:
-    """solve(10, torch.optim.Adam, lr=0.1, max_iter=4000) reaches the root 5.2361."""
-    _solves(submission, reference, "Adam", {"lr": 0.1}, x0=10.0)
+    """solve(7, torch.optim.Adam, max_iter=300, lr=0.3, betas=(0.5, 0.99)) reaches the root 5.2361."""
+    _solves(submission, reference, "Adam")
 
 
 @check(TASK, points=2, depends=LOADS, visibility="hidden")
 def test_solve_sgd(submission: Any, reference: Any) -> None:
-    """solve(-10, torch.optim.SGD, lr=3e-4, momentum=0.5, max_iter=4000) reaches the root 0.7639."""
-    _solves(submission, reference, "SGD", {"lr": 3e-4, "momentum": 0.5}, x0=-10.0)
+    """solve(-1, torch.optim.SGD, max_iter=300, lr=0.01, momentum=0.3) reaches the root 0.7639."""
+    _solves(submission, reference, "SGD")

@@ -76,10 +76,16 @@ def run_reference_probe(probe: str, namespace: dict[str, Any], **args: Any) -> A
     return copy.deepcopy(_REFERENCE_RUNS[key])
 
 
-def solve_settings() -> list[dict[str, Any]]:
-    """The teacher's settings for driving minimisation with each optimizer."""
+def solve_settings(kind: str) -> list[dict[str, Any]]:
+    """The teacher's settings for minimising the seed's squared equation: ``"minimise"`` with
+    the student's optimizers, ``"solve"`` for the student's solve() with torch's."""
     path = SUITE_DIR / "solve_settings.toml"
-    return list(tomllib.loads(path.read_text(encoding="utf-8"))["case"])
+    return list(tomllib.loads(path.read_text(encoding="utf-8"))[kind])
+
+
+def solve_case(kind: str, optimizer: str) -> dict[str, Any]:
+    """The one case of ``kind`` for ``optimizer``."""
+    return next(c for c in solve_settings(kind) if c["optimizer"] == optimizer)
 
 
 # --------------------------------------------------------------------------------------------
