@@ -44,13 +44,32 @@ def test_objects_and_object_arrays_are_not_sent():
         encode({"__ndarray__": 0})
 
 
-def test_pickled_npy_frame_is_refused():
+def test_pickled_or_mismatched_array_frames_are_refused():
     buffer = io.BytesIO()
     np.save(buffer, np.array([{"evil": 1}], dtype=object), allow_pickle=True)
-    frame = buffer.getvalue()
-    stream = raw_message({"body": {"x": {"__ndarray__": 0}}, "frames": [len(frame)]}, [frame])
-    with pytest.raises(ProtocolError):
-        read_message(stream)
+    pickled = buffer.getvalue()
+    bad_arrays = [
+        ({"__ndarray__": 0, "dtype": "object", "shape": [1]}, pickled),
+        ({"__ndarray__": 0, "dtype": "float64", "shape": [1]}, pickled),  # length mismatch
+        ({"__ndarray__": 0, "dtype": "float64", "shape": [2, -1]}, bytes(16)),
+        ({"__ndarray__": 0, "dtype": "float64", "shape": [1] * 9}, bytes(8)),
+        ({"__ndarray__": 0, "dtype": "<f8", "shape": [2]}, bytes(16)),
+        ({"__ndarray__": 0}, bytes(16)),
+    ]
+    for reference, frame in bad_arrays:
+        stream = raw_message({"body": {"x": reference}, "frames": [len(frame)]}, [frame])
+        with pytest.raises(ProtocolError):
+            read_message(stream)
+
+
+def test_arrays_keep_dtype_shape_and_are_writable_copies():
+    for array in (np.array(2.5), np.arange(24, dtype=np.int16).reshape(2, 3, 4),
+                  np.array([True, False]), np.zeros((0, 3), dtype=np.float32),
+                  np.arange(6, dtype=">f8")[::2]):  # fmt: skip
+        body, _ = roundtrip({"a": array})
+        np.testing.assert_array_equal(body["a"], array)
+        assert body["a"].shape == array.shape and body["a"].dtype == array.dtype.newbyteorder("=")
+        assert body["a"].flags.writeable
 
 
 def test_bare_nan_and_deep_nesting_and_oversize_are_refused():

@@ -56,7 +56,11 @@ def _cases() -> list[tuple[str, dict[str, Any]]]:
     return [(kind, case) for kind in ("minimise", "solve") for case in V.solve_settings(kind)]
 
 
-@pytest.mark.parametrize(("kind", "case"), _cases(), ids=lambda v: v if isinstance(v, str) else v["optimizer"])
+def _case_id(value: Any) -> str:
+    return value if isinstance(value, str) else value["optimizer"]
+
+
+@pytest.mark.parametrize(("kind", "case"), _cases(), ids=_case_id)
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
 def test_case_converges_robustly(kind: str, case: dict[str, Any], dtype: torch.dtype) -> None:
     classes = _reference_optimizers() if kind == "minimise" else torch.optim
