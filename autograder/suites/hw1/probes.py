@@ -313,8 +313,10 @@ def _groups(tensors: list[torch.Tensor], groups: list[dict[str, Any]] | None) ->
     return built
 
 
-def _set_grads(tensors: list[torch.Tensor], grads: list[Any], dtype: torch.dtype) -> list[Any]:
-    """Set ``p.grad`` for this step (None stays None); returns copies to compare with later."""
+def _set_grads(tensors: list[torch.Tensor], grads: list[Any], dtype: torch.dtype,
+               keep_copies: bool) -> list[Any]:  # fmt: skip
+    """Set ``p.grad`` for this step (None stays None); returns copies to compare with later
+    when ``keep_copies``."""
     copies = []
     for tensor, grad in zip(tensors, grads, strict=True):
         if grad is None:
@@ -322,7 +324,7 @@ def _set_grads(tensors: list[torch.Tensor], grads: list[Any], dtype: torch.dtype
             copies.append(None)
         else:
             tensor.grad = _tensor(grad, dtype).reshape(tensor.shape)
-            copies.append(tensor.grad.clone())
+            copies.append(tensor.grad.clone() if keep_copies else None)
     return copies
 
 
@@ -348,10 +350,12 @@ def _steps(
     losses: list[float] | None,
     dtype: torch.dtype,
     record: dict[str, list],
+    watch_grads: bool = False,
 ) -> None:
-    """Run one ``step`` per entry of ``grads`` and record what each step did."""
+    """Run one ``step`` per entry of ``grads`` and record what each step did; with
+    ``watch_grads`` also whether, and to what, ``step`` changed each ``.grad``."""
     for index, step_grads in enumerate(grads):
-        copies = _set_grads(tensors, step_grads, dtype)
+        copies = _set_grads(tensors, step_grads, dtype, keep_copies=watch_grads)
         if losses is None:
             returned = optimizer.step()
             calls = 0
@@ -367,10 +371,11 @@ def _steps(
             calls = counter[0]
         record["returned"].append(_returned(returned))
         record["closure_calls"].append(calls)
-        record["grad_changed"].append(_grad_changed(tensors, copies))
-        record["grads_after"].append(
-            [None if t.grad is None else t.grad.detach().double().numpy().copy() for t in tensors]
-        )
+        if watch_grads:
+            record["grad_changed"].append(_grad_changed(tensors, copies))
+            record["grads_after"].append(
+                [None if t.grad is None else t.grad.detach().double().numpy().copy() for t in tensors]
+            )
         for j, tensor in enumerate(tensors):
             record["trajectory"][j].append(_array(tensor))
 
@@ -418,14 +423,15 @@ def probe_run_steps(
     groups: list[dict[str, Any]] | None = None,
     losses: list[float] | None = None,
     dtype: str = "float64",
+    watch_grads: bool = False,
 ) -> dict[str, Any]:
     """Run ``cls(params, **kwargs)`` for ``len(grads)`` steps with the given gradients.
 
     ``grads[i][j]`` is parameter j's gradient before step i (None: no gradient). ``groups``
     lists parameter groups as ``{"params": [indices], option: value}``. With ``losses`` every
     step gets a closure returning ``losses[i]``. Records each step's parameters, what ``step``
-    returned, how often the closure ran, whether ``.grad`` changed, the keys of
-    ``optimizer.state`` per parameter, and any of torch's own optimizers that ran.
+    returned, how often the closure ran, the keys of ``optimizer.state`` per parameter, any of
+    torch's own optimizers that ran, and with ``watch_grads`` each ``.grad`` after the step.
     """
     optimizer_class = _need_class(namespace, cls)
     torch_dtype = torch.float64 if dtype == "float64" else torch.float32
@@ -433,7 +439,7 @@ def probe_run_steps(
     record = _new_record(len(tensors))
     with _torch_optimizer_trap() as calls:
         optimizer = optimizer_class(_groups(tensors, groups), **_kwargs(kwargs))
-        _steps(optimizer, tensors, grads, losses, torch_dtype, record)
+        _steps(optimizer, tensors, grads, losses, torch_dtype, record, watch_grads)
     return _finish(record, calls, _state_keys(optimizer, tensors))
 
 
@@ -843,7 +849,7 @@ def _warm_up() -> None:
     optimizers: dict[str, Any] = {"Opt": _WarmUpOptimizer}
     params = [np.ones((2, 2)), np.array(1.0)]
     grads = [[np.full((2, 2), 0.5), None], [np.zeros((2, 2)), np.array(2.0)]]
-    probe_run_steps(optimizers, "Opt", params, grads, losses=[1.0, 0.5])
+    probe_run_steps(optimizers, "Opt", params, grads, losses=[1.0, 0.5], watch_grads=True)
     probe_run_steps(optimizers, "Opt", params, grads, groups=[{"params": [0]}, {"params": [1]}])
     probe_state_dict_roundtrip(optimizers, "Opt", params, grads, split=1)
     probe_inspect_classes(optimizers, ["Opt", "Nope"])
