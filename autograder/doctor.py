@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from .cgroup import Cgroup, CgroupUnavailable
 from .sandbox import LAYERS, NOBODY, Limits, Sandbox, SandboxError
 
 
@@ -45,6 +46,15 @@ def _nobody_can_read(path: str) -> bool:
     return subprocess.run(command, check=False).returncode == 0
 
 
+def _cgroup_support() -> str:
+    try:
+        group = Cgroup.create(f"autograder-doctor-{os.getpid()}", 64, 8)
+    except CgroupUnavailable as exc:
+        return f"no ({exc}); every process still has its own address-space limit"
+    group.remove()
+    return f"yes, cgroup v{group.version}"
+
+
 def machine_facts() -> dict[str, str]:
     """The facts that decide which layers can work."""
     facts = {
@@ -55,6 +65,7 @@ def machine_facts() -> dict[str, str]:
         "nobody can read the environment": "yes" if _nobody_can_read(sys.prefix) else
         "no (make the venv from a world-readable interpreter such as /usr/bin/python3)",
     }
+    facts["cgroup memory cap"] = _cgroup_support()
     switches = {
         "kernel.unprivileged_userns_clone": "/proc/sys/kernel/unprivileged_userns_clone",
         "user.max_user_namespaces": "/proc/sys/user/max_user_namespaces",

@@ -77,7 +77,9 @@ class SubmissionUnderTest:
     """What a check sees of a submission: probe calls into the sandbox, and source text.
 
     Tasks are opened lazily, one at a time, in a fresh sandboxed child; opening another
-    task closes the previous one and keeps what it printed.
+    task closes the previous one and keeps what it printed. All loads and calls of one
+    submission share a time budget (``submission_seconds``): code that is slow everywhere,
+    each call just inside its own limit, still cannot hold up the batch.
     """
 
     def __init__(self, submission: Submission, assignment: Assignment, sandbox: Sandbox):
@@ -89,6 +91,14 @@ class SubmissionUnderTest:
         self.loads: dict[str, LoadResult] = {}
         self.outputs: dict[str, TaskOutput] = {}
         self.timed_out: set[str] = set()
+        self.budget = sandbox.limits.submission_seconds
+        self.sandbox_seconds = 0.0  # time spent waiting for this submission's code
+
+    def _budget_left(self) -> float:
+        return self.budget - self.sandbox_seconds
+
+    def _budget_spent(self, what: str) -> str:
+        return f"{what}: this submission used up its {self.budget:g} s of running time"
 
     def load(self, task: str) -> LoadResult:
         """Load ``task``'s code in a fresh child (once) and say whether it worked."""
@@ -101,9 +111,15 @@ class SubmissionUnderTest:
         entry = self.submission.entry_for(spec.files, self.assignment.notebook)
         if entry is None:
             result = LoadResult("missing_file", error=f"{spec.files[0]} was not submitted")
+        elif self._budget_left() <= 0:
+            result = LoadResult("timeout", error=self._budget_spent("not loaded"))
         else:
             files = dict(self.submission.files)
-            result = self.sandbox.open_task(files, entry)
+            started, left = time.monotonic(), self._budget_left()
+            result = self.sandbox.open_task(files, entry, load_seconds=left)
+            self.sandbox_seconds += time.monotonic() - started
+            if result.status == "timeout" and left < self.sandbox.limits.load_seconds:
+                result.error = self._budget_spent("stopped")
             self.current_task = task
         self.loads[task] = result
         return result
@@ -127,6 +143,8 @@ class SubmissionUnderTest:
         After one call of a task times out, its remaining calls fail at once: a hanging
         function must not cost the batch a timeout per check.
         """
+        if self._budget_left() <= 0:
+            return ProbeResult("timeout", error=self._budget_spent("not run"))
         if task in self.timed_out:
             return ProbeResult("timeout", error="not run: an earlier call of this task timed out")
         loaded = self.load(task)
@@ -137,7 +155,15 @@ class SubmissionUnderTest:
             loaded = self.load(task)
             if not loaded.ok:
                 return ProbeResult("error", error=f"the code did not load: {loaded.error}")
-        result = self.sandbox.call(probe, timeout=timeout, **args)
+        if self._budget_left() <= 0:
+            return ProbeResult("timeout", error=self._budget_spent("not run"))
+        own_limit = timeout or self.sandbox.limits.call_seconds
+        limit = min(own_limit, self._budget_left())
+        started = time.monotonic()
+        result = self.sandbox.call(probe, timeout=limit, **args)
+        self.sandbox_seconds += time.monotonic() - started
+        if result.status == "timeout" and limit < own_limit:
+            result.error = self._budget_spent("stopped")
         if result.status == "timeout":
             self.timed_out.add(task)
         if result.status in ("crashed", "timeout"):
@@ -479,10 +505,14 @@ def build_result(
         "tasks": tasks,
         "checks": [c.as_dict(reveal) for c in checks],
         "answers": {"text": answers, "manual_score": None, "comment": None},
-        "sandbox": {"layer": sandbox.layer or "none", "detail": sandbox.detail, "warm": sandbox.warm},
+        "sandbox": {"layer": sandbox.layer or "none", "detail": sandbox.detail, "warm": sandbox.warm,
+                    "cgroup": sandbox.cgroup_note},
         "seeds": {"assignment": assignment.seed},
         "environment": environment(sandbox),
-        "timing": {"wall_s": round(wall_seconds, 4)},
+        "timing": {
+            "wall_s": round(wall_seconds, 4),
+            "sandbox_s": round(under_test.sandbox_seconds, 4) if under_test else 0.0,
+        },
     }
 
 

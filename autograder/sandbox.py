@@ -29,6 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .cgroup import Cgroup, CgroupUnavailable
 from .runtime.channel import Channel
 from .runtime.protocol import ProtocolError
 from .runtime.worker import OutputCapture
@@ -78,12 +79,14 @@ class Limits:
 
     call_seconds: float = 10.0
     load_seconds: float = 20.0
+    submission_seconds: float = 300.0  # all loads and calls of one submission together
     address_space_mib: int = 4096
     processes: int = 64
     file_size_mib: int = 64
     cpu_seconds: int = 120
     output_kib: int = 64
     tmpfs_mib: int = 256
+    memory_mib: int = 3072  # the worker and the current task together, where a cgroup can be made
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any]) -> Limits:
@@ -273,6 +276,8 @@ class Sandbox:
         self._stderr: OutputCapture | None = None
         self._workroot: str | None = None
         self._task_open = False
+        self.cgroup: Cgroup | None = None
+        self.cgroup_note = "not started"
 
     @property
     def detail(self) -> str:
@@ -293,7 +298,19 @@ class Sandbox:
         reasons = "; ".join(f"{k}: {v}" for k, v in self.failures.items())
         raise SandboxError(f"no sandbox layer could start the worker ({reasons})")
 
+    def _make_cgroup(self) -> None:
+        """One cgroup per sandbox, made once; without one the per-process limits still hold."""
+        if self.cgroup is not None:
+            return
+        name = f"autograder-{os.getpid()}-{id(self):x}"
+        try:
+            self.cgroup = Cgroup.create(name, self.limits.memory_mib, self.limits.processes + 16)
+            self.cgroup_note = self.cgroup.describe()
+        except CgroupUnavailable as exc:
+            self.cgroup_note = f"none: {exc}"
+
     def _start_layer(self, layer: str) -> None:
+        self._make_cgroup()
         command, self._workroot = layer_command(layer, self.probes, self.limits)
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
@@ -308,6 +325,7 @@ class Sandbox:
                 start_new_session=True,
                 cwd="/",
                 env={"PATH": "/usr/bin:/bin"},  # the grader's environment may hold secrets
+                preexec_fn=self.cgroup.join_self if self.cgroup else None,
             )
         except OSError as exc:
             for fd in (to_worker_r, to_worker_w, from_worker_r, from_worker_w, err_r, err_w):
@@ -349,19 +367,24 @@ class Sandbox:
             else:
                 self._start_layer(self.layer)
 
-    def open_task(self, files: dict[str, bytes], entry: str) -> LoadResult:
-        """Load one task's code from ``files`` (name -> bytes) in a fresh child."""
+    def open_task(self, files: dict[str, bytes], entry: str, load_seconds: float | None = None) -> LoadResult:
+        """Load one task's code from ``files`` (name -> bytes) in a fresh child, within
+        ``load_seconds`` (default: the limit)."""
         if self._task_open:
             self.close_task()
         if not self.warm:
             self._kill_worker()
         self._ensure_worker()
         self._task_open = True
-        message = {"op": "open", "entry": entry, "limits": asdict(self.limits)}
+        limits = asdict(self.limits)
+        limits["load_seconds"] = min(load_seconds or self.limits.load_seconds, self.limits.load_seconds)
+        message = {"op": "open", "entry": entry, "limits": limits}
         try:
-            answer = self._request(message, self.limits.load_seconds + 30, blobs=files)
+            answer = self._request(message, limits["load_seconds"] + 30, blobs=files)
         except SandboxError as exc:
             return LoadResult("load_failed", error=str(exc))
+        if answer.get("status") == "crashed" and self._out_of_memory():
+            return LoadResult("crashed", error=self._memory_message())
         if answer.get("status") == "loaded":
             notes = [str(n) for n in answer.get("notes", []) if isinstance(n, str)][:50]
             return LoadResult("loaded", notes=notes)
@@ -381,6 +404,8 @@ class Sandbox:
         status = answer.get("status")
         if status == "ok":
             return ProbeResult("ok", value=answer.get("value"))
+        if status == "crashed" and self._out_of_memory():
+            return ProbeResult("crashed", error=self._memory_message())
         known = {"missing", "raised", "timeout", "crashed", "bad_answer", "error"}
         return ProbeResult(
             status if status in known else "bad_answer",
@@ -403,6 +428,13 @@ class Sandbox:
             truncated=bool(answer.get("truncated")),
         )
 
+    def _out_of_memory(self) -> bool:
+        return self.cgroup is not None and self.cgroup.new_oom_kill()
+
+    def _memory_message(self) -> str:
+        return (f"the task's process was killed for using too much memory (the sandbox's "
+                f"{self.limits.memory_mib} MiB, shared with the grader's worker)")  # fmt: skip
+
     def _kill_worker(self) -> None:
         if self._channel is not None:
             self._channel.close()
@@ -414,6 +446,8 @@ class Sandbox:
                 pass
             self._process.wait()
             self._process = None
+        if self.cgroup is not None:
+            self.cgroup.kill_all()
         if self._workroot is not None:
             shutil.rmtree(self._workroot, ignore_errors=True)
             self._workroot = None
@@ -422,6 +456,9 @@ class Sandbox:
         """Stop the worker and everything under it."""
         self._task_open = False
         self._kill_worker()
+        if self.cgroup is not None:
+            self.cgroup.remove()
+            self.cgroup = None
 
     def __enter__(self) -> Sandbox:
         self.start()

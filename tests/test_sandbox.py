@@ -3,6 +3,7 @@ running, and (in the isolating layers) no secrets and no network."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import textwrap
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import FAST_LIMITS, start_sandbox
 
 from autograder.sandbox import Sandbox
 
@@ -275,3 +277,39 @@ def test_the_grader_environment_is_not_visible(isolating_sandbox, monkeypatch):
     assert result.ok
     for name in ("HOME=/root", "PYTEST_CURRENT_TEST", "VIRTUAL_ENV"):
         assert name not in result.value
+
+
+@pytest.mark.parametrize("layer", ["bwrap", "rlimits"])
+def test_memory_is_capped_for_the_task_as_a_whole(layer):
+    """Under an address-space limit that would let it through, a task is still stopped by
+    the cgroup: one process over the cap is killed and reported as using too much memory;
+    processes that are each small but together over the cap are killed too. The sandbox
+    then grades the next task."""
+    if os.geteuid() != 0:
+        pytest.skip("making a cgroup needs root (or a delegated cgroup v2 subtree)")
+    limits = dataclasses.replace(FAST_LIMITS, address_space_mib=8192, memory_mib=1024)
+    sandbox = start_sandbox(layer, limits=limits)
+    try:
+        assert sandbox.cgroup is not None, sandbox.cgroup_note
+        _, one, _ = run(sandbox, """
+            def f():
+                return len([b"x" * (128 << 20) for _ in range(16)])  # 2 GiB, touched
+        """)
+        assert one.status == "crashed" and "too much memory" in one.error
+        _, many, _ = run(sandbox, """
+            import os
+            def f():
+                children = []
+                for _ in range(4):
+                    pid = os.fork()
+                    if pid == 0:
+                        kept = [b"x" * (64 << 20) for _ in range(6)]  # 384 MiB each
+                        os._exit(len(kept))
+                    children.append(pid)
+                return [os.waitpid(pid, 0)[1] for pid in children]
+        """)
+        assert many.ok and 9 in [status & 0x7F for status in many.value], many.value
+        _, again, _ = run(sandbox, "def f():\n    return len(b'x' * (64 << 20))\n")
+        assert again.ok and again.value == 64 << 20
+    finally:
+        sandbox.shutdown()

@@ -77,6 +77,16 @@ def _prctl(option: int, value: int) -> None:
         pass
 
 
+def _prefer_me_for_oom() -> None:
+    """Should the sandbox's cgroup run out of memory, the kernel kills the task, not the worker
+    (raising one's own score needs no privilege)."""
+    try:
+        with open("/proc/self/oom_score_adj", "w") as handle:
+            handle.write("1000")
+    except OSError:
+        pass
+
+
 def _set_limits(limits: dict[str, Any]) -> None:
     """Resource limits for the task child (address space, processes, file size, cpu, fds)."""
     mib = 1 << 20
@@ -263,6 +273,7 @@ class Worker:
                 os.closerange(5, 65536)
                 sys.stdout = os.fdopen(1, "w", buffering=1, errors="replace")
                 sys.stderr = os.fdopen(2, "w", buffering=1, errors="replace")
+                _prefer_me_for_oom()
                 _set_limits(self.limits)
                 _child_main(workdir, entry, self.probes, Channel(3, 4))
             except BaseException:
