@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from .sandbox import Limits
 
@@ -41,6 +43,7 @@ class Assignment:
     notebook: str
     tasks: tuple[Task, ...]
     limits: Limits
+    due: datetime | None = None  # after it, ``after_due_date`` checks show all their details
 
     @property
     def probes(self) -> Path:
@@ -109,4 +112,15 @@ def load(name: str) -> Assignment:
         notebook=config.get("notebook", f"{name}.ipynb"),
         tasks=tasks,
         limits=Limits.from_mapping(config.get("limits", {})),
+        due=_due(config.get("due"), config_path),
     )
+
+
+def _due(value: Any, config_path: Path) -> datetime | None:
+    """The due date: a TOML offset date-time (``due = 2026-12-14T23:59:00+03:00``)."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        raise ValueError(f"{config_path}: due must be a date-time with an offset, such as "
+                         "2026-12-14T23:59:00+03:00")  # fmt: skip
+    return value

@@ -25,6 +25,9 @@ import numpy as np
 import pytest
 
 VISIBILITIES = ("visible", "hidden", "after_due_date")
+# What a failed check can show beyond its message, hint and named mistakes; a hidden check
+# shows only the ones its ``show`` lists.
+DETAIL_FIELDS = ("called", "expected", "actual", "deviation", "series")
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class CheckSpec:
     depends: tuple[str, ...] = ()
     visibility: str = "visible"
     name: str = ""
+    show: tuple[str, ...] = ()
 
 
 def suite_module(check_file: str, file_name: str) -> ModuleType:
@@ -60,20 +64,27 @@ def check(
     points: float,
     depends: Sequence[str] = (),
     visibility: str = "visible",
+    show: Sequence[str] = (),
     name: str | None = None,
 ) -> Callable[[Callable], Callable]:
     """Declare a pytest function as a graded check of ``task``.
 
     ``name`` defaults to the function name without ``test_``; the check's id is
     ``<task>.<name>``. ``depends`` lists check ids that must pass first; otherwise this check
-    is skipped with the reason.
+    is skipped with the reason. ``visibility``: a ``visible`` check's feedback shows everything;
+    a ``hidden`` one shows its message, hint and named mistakes, plus only the fields of
+    ``DETAIL_FIELDS`` that ``show`` lists; ``after_due_date`` is hidden until the assignment's
+    due date has passed, then visible.
     """
     if visibility not in VISIBILITIES:
         raise ValueError(f"visibility must be one of {VISIBILITIES}")
+    unknown = set(show) - set(DETAIL_FIELDS)
+    if unknown:
+        raise ValueError(f"show lists {sorted(unknown)}; it may list only {DETAIL_FIELDS}")
 
     def mark(function: Callable) -> Callable:
         check_name = name or function.__name__.removeprefix("test_")
-        spec = CheckSpec(task, float(points), tuple(depends), visibility, check_name)
+        spec = CheckSpec(task, float(points), tuple(depends), visibility, check_name, tuple(show))
         function.check_spec = spec  # type: ignore[attr-defined]
         return pytest.mark.check(spec)(function)
 

@@ -29,7 +29,7 @@ def _assignment(name: str | None) -> assignments.Assignment:
         name = known[0]
     try:
         return assignments.load(name)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
 
 
@@ -85,7 +85,9 @@ def check_command(directory: Path, assignment_name: str | None, layer: str | Non
 @assignment_option
 @layer_option
 @click.option("--cold", is_flag=True, help="A fresh process per task instead of forking a warm one.")
-@click.option("--reveal", is_flag=True, help="Show hidden checks' inputs and values (after the due date).")
+@click.option("--reveal", is_flag=True,
+              help="Show every hidden check's inputs and values now (after_due_date checks "
+              "show them by themselves once the assignment's due date has passed).")
 @click.option("--public-only", is_flag=True, help="Run only the public checks.")
 @click.option("--jobs", "-j", default=os.cpu_count() or 1, show_default=True,
               help="Grading processes, each with its own sandbox worker.")

@@ -19,6 +19,7 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -28,12 +29,10 @@ import pytest
 
 from . import __version__
 from .assignment import Assignment
-from .checks import CheckFailed, CheckSpec, Deviation
+from .checks import DETAIL_FIELDS, CheckFailed, CheckSpec, Deviation
 from .mistakes import Mistake, load_catalogue
 from .sandbox import LoadResult, ProbeResult, Sandbox, TaskOutput
 from .submission import Submission, answers_text
-
-DETAIL_FIELDS = ("called", "expected", "actual", "deviation", "series")
 
 
 @dataclass
@@ -56,12 +55,22 @@ class CheckOutcome:
     mistakes: list[dict[str, str]] = field(default_factory=list)
     series: list[dict[str, Any]] = field(default_factory=list)
     depends: list[str] = field(default_factory=list)
+    show: tuple[str, ...] = ()
 
-    def as_dict(self, reveal: bool) -> dict[str, Any]:
+    def as_dict(self, reveal: bool, due_passed: bool) -> dict[str, Any]:
+        """The outcome as ``result.json`` holds it: a check that is not yet revealed keeps
+        only the detail fields its ``show`` allows, and lists what it withheld."""
         data = dict(self.__dict__)
-        if self.visibility != "visible" and not reveal:
-            for name in DETAIL_FIELDS:
+        del data["show"]
+        revealed = (reveal or self.visibility == "visible"
+                    or (self.visibility == "after_due_date" and due_passed))  # fmt: skip
+        withheld = []
+        for name in () if revealed else DETAIL_FIELDS:
+            if name not in self.show:
+                if data[name]:
+                    withheld.append(name)
                 data[name] = [] if name == "series" else None
+        data["withheld"] = withheld
         return data
 
 
@@ -353,6 +362,7 @@ class GradingPlugin:
             message="passed",
             visibility=spec.visibility,
             depends=list(spec.depends),
+            show=spec.show,
         )
         if report.passed:
             return outcome
@@ -473,6 +483,7 @@ def build_result(
     sandbox: Sandbox,
     wall_seconds: float,
     reveal: bool,
+    due_passed: bool = False,
 ) -> dict[str, Any]:
     """Assemble ``result.json`` for one submission from its check outcomes."""
     tasks = []
@@ -503,7 +514,12 @@ def build_result(
         "manual_pending": manual_task is not None,
         "problems": list(submission.problems),
         "tasks": tasks,
-        "checks": [c.as_dict(reveal) for c in checks],
+        "checks": [c.as_dict(reveal, due_passed) for c in checks],
+        "disclosure": {
+            "due": assignment.due.isoformat() if assignment.due else None,
+            "due_passed": due_passed,
+            "reveal": reveal,
+        },
         "answers": {"text": answers, "manual_score": None, "comment": None},
         "sandbox": {"layer": sandbox.layer or "none", "detail": sandbox.detail, "warm": sandbox.warm,
                     "cgroup": sandbox.cgroup_note},
@@ -539,9 +555,12 @@ def grade_batch(
     except Exception as exc:
         raise GradingError(str(exc)) from exc
 
+    due_passed = assignment.due is not None and datetime.now(UTC) >= assignment.due
+
     def done(sub: Submission, under_test: SubmissionUnderTest, checks: list[CheckOutcome],
              seconds: float) -> None:
-        on_result(build_result(assignment, sub, under_test, checks, sandbox, seconds, options.reveal))
+        on_result(build_result(assignment, sub, under_test, checks, sandbox, seconds, options.reveal,
+                               due_passed))  # fmt: skip
 
     plugin = GradingPlugin(assignment, submissions, sandbox, done)
     try:

@@ -318,7 +318,27 @@ def _skip_reason(message: str) -> str:
     return "Skipped: " + message if message else "Skipped."
 
 
-def _check_view(check: Mapping[str, Any], caps: Mapping[str, int], plots: bool) -> dict:
+WITHHELD_WORDS = {"called": "the exact call", "expected": "the expected value",
+                  "actual": "your code's value", "deviation": "the largest deviation",
+                  "series": "its plots"}  # fmt: skip
+
+
+def withheld_note(check: Mapping[str, Any], disclosure: Mapping[str, Any]) -> str | None:
+    """One sentence saying which details a hidden check keeps back, and until when."""
+    withheld = [WITHHELD_WORDS[w] for w in check.get("withheld") or [] if w in WITHHELD_WORDS]
+    if not withheld or check.get("status") == "passed":
+        return None
+    what = withheld[0] if len(withheld) == 1 else ", ".join(withheld[:-1]) + " or " + withheld[-1]
+    note = f"This hidden check does not show {what}."
+    if check.get("visibility") == "after_due_date":
+        due = disclosure.get("due")
+        note += f" They are shown after the due date ({clean_text(due)})." if due else (
+            " They are shown after the due date.")
+    return note
+
+
+def _check_view(check: Mapping[str, Any], caps: Mapping[str, int], plots: bool,
+                disclosure: Mapping[str, Any]) -> dict:  # fmt: skip
     series = check.get("series") or []
     message = _field(check.get("message") or "", caps["message"]) or ""
     return {
@@ -344,6 +364,7 @@ def _check_view(check: Mapping[str, Any], caps: Mapping[str, int], plots: bool) 
             for m in check.get("mistakes") or []
         ],
         "visibility": check.get("visibility", "visible"),
+        "withheld_note": withheld_note(check, disclosure),
         "depends": list(check.get("depends") or []),
         "series_titles": [clean_text(s.get("title", "")) for s in series],
         "plots": (
@@ -373,7 +394,8 @@ def feedback_context(
 ) -> dict[str, Any]:
     """Everything the feedback templates show, with every optional field filled in and
     every untrusted string cleaned and capped, so templates stay simple and strict."""
-    checks = [_check_view(c, caps, plots) for c in result.get("checks", [])]
+    disclosure = result.get("disclosure") or {}
+    checks = [_check_view(c, caps, plots, disclosure) for c in result.get("checks", [])]
     tasks = []
     for task in _tasks_with_checks(result):
         own = [c for c in checks if c["task"] == task["id"]]
@@ -680,6 +702,8 @@ def _check_details(c: Mapping[str, Any]) -> list[str]:
                            f"How to fix: {m['fix']}", pad))
     if c["hint"]:
         lines.extend(_wrap("hint: " + c["hint"], pad))
+    if c["withheld_note"]:
+        lines.extend(_wrap(c["withheld_note"], pad))
     return lines
 
 

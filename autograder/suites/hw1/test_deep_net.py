@@ -100,7 +100,7 @@ def _compare_with_reference(
     )
 
 
-@check(TASK, points=2, depends=LOADS, visibility="hidden")
+@check(TASK, points=2, depends=LOADS, visibility="hidden", show=("deviation",))
 def test_constructs(submission: Any) -> None:
     """MyModelNN can be built for several layer sizes and is a torch.nn.Module."""
     for sizes in (SIZES, *OTHER_SIZES, (1, 1, 1, 1)):
@@ -113,7 +113,7 @@ def test_constructs(submission: Any) -> None:
         )
 
 
-@check(TASK, points=3, depends=["deep_net.constructs"], visibility="hidden")
+@check(TASK, points=3, depends=["deep_net.constructs"], visibility="hidden", show=("deviation",))
 def test_parameters_registered(submission: Any) -> None:
     """The layers fc1..fc4 are registered with the right names and shapes."""
     for sizes in (SIZES, OTHER_SIZES[0]):
@@ -141,7 +141,7 @@ def test_parameters_registered(submission: Any) -> None:
         )
 
 
-@check(TASK, points=3, depends=["deep_net.constructs"], visibility="hidden")
+@check(TASK, points=3, depends=["deep_net.constructs"], visibility="hidden", show=("deviation",))
 def test_output_shape_and_dtype(submission: Any, rng: np.random.Generator) -> None:
     """The output has shape (N, layer_out) and dtype float32 for batches of 200 and of 1."""
     for sizes in (SIZES, OTHER_SIZES[0]):
@@ -175,13 +175,13 @@ def test_output_shape_and_dtype(submission: Any, rng: np.random.Generator) -> No
             )
 
 
-@check(TASK, points=5, depends=["deep_net.parameters_registered"], visibility="hidden")
+@check(TASK, points=5, depends=["deep_net.parameters_registered"], visibility="hidden", show=("deviation",))
 def test_matches_reference(submission: Any, reference: Any, rng: np.random.Generator) -> None:
     """With the reference weights loaded, MyModelNN(4, 5, 7, 4) gives the reference output."""
     _compare_with_reference(submission, reference, rng, SIZES, seed=int(rng.integers(1 << 30)))
 
 
-@check(TASK, points=3, depends=["deep_net.parameters_registered"], visibility="hidden")
+@check(TASK, points=3, depends=["deep_net.parameters_registered"], visibility="hidden", show=("deviation",))
 def test_matches_reference_other_sizes(
     submission: Any, reference: Any, rng: np.random.Generator
 ) -> None:
@@ -190,7 +190,7 @@ def test_matches_reference_other_sizes(
         _compare_with_reference(submission, reference, rng, sizes, seed=int(rng.integers(1 << 30)))
 
 
-@check(TASK, points=2, depends=["deep_net.constructs"], visibility="hidden")
+@check(TASK, points=2, depends=["deep_net.constructs"], visibility="hidden", show=("deviation",))
 def test_rows_independent(submission: Any, rng: np.random.Generator) -> None:
     """Each row's output depends on that row only (reordering or splitting the batch)."""
     x = _batch(rng, 12, SIZES[0])
@@ -226,7 +226,7 @@ def test_rows_independent(submission: Any, rng: np.random.Generator) -> None:
     )
 
 
-@check(TASK, points=3, depends=["deep_net.parameters_registered"], visibility="hidden")
+@check(TASK, points=3, depends=["deep_net.parameters_registered"], visibility="hidden", show=("deviation",))
 def test_gradients_reach_every_parameter(submission: Any, rng: np.random.Generator) -> None:
     """A backward pass gives every parameter a finite, non-zero gradient."""
     x = _batch(rng, 16, SIZES[0])
@@ -258,7 +258,7 @@ def test_gradients_reach_every_parameter(submission: Any, rng: np.random.Generat
         )
 
 
-@check(TASK, points=2, depends=["deep_net.constructs"], visibility="hidden")
+@check(TASK, points=2, depends=["deep_net.constructs"], visibility="hidden", show=("deviation",))
 def test_forward_keeps_parameters(submission: Any, rng: np.random.Generator) -> None:
     """Calling forward does not change the network's parameters."""
     x = _batch(rng, 8, SIZES[0])

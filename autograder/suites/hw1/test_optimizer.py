@@ -54,6 +54,9 @@ TRAINING = {  # settings with which the reference at least halves the loss in 30
     "RMSprop": {"lr": 0.01},
 }
 RTOL, ATOL = 1e-5, 1e-10  # on the distance travelled from the start, float64 throughout
+# Before the due date an update-rule check shows where the run left the reference, its plots and
+# any named mistake; the exact inputs and values follow once the due date has passed.
+UPDATE_RULE_SHOWS = ("deviation", "series")
 
 
 # --------------------------------------------------------------------------------------------
@@ -280,13 +283,13 @@ def _matches_reference(submission: Any, reference: Any, rng: np.random.Generator
 # The update rules
 
 
-@check(TASK, points=4, depends=OWN_RULES, visibility="hidden")
+@check(TASK, points=4, depends=OWN_RULES, visibility="after_due_date", show=UPDATE_RULE_SHOWS)
 def test_adam_matches_reference(submission: Any, reference: Any, rng: np.random.Generator) -> None:
     """Adam follows the reference over 15 steps (default and custom settings)."""
     _matches_reference(submission, reference, rng, "Adam")
 
 
-@check(TASK, points=3, depends=OWN_RULES, visibility="hidden")
+@check(TASK, points=3, depends=OWN_RULES, visibility="after_due_date", show=UPDATE_RULE_SHOWS)
 def test_sgd_momentum_matches_reference(
     submission: Any, reference: Any, rng: np.random.Generator
 ) -> None:
@@ -294,7 +297,7 @@ def test_sgd_momentum_matches_reference(
     _matches_reference(submission, reference, rng, "SGDMomentum")
 
 
-@check(TASK, points=3, depends=OWN_RULES, visibility="hidden")
+@check(TASK, points=3, depends=OWN_RULES, visibility="after_due_date", show=UPDATE_RULE_SHOWS)
 def test_adagrad_matches_reference(
     submission: Any, reference: Any, rng: np.random.Generator
 ) -> None:
@@ -302,7 +305,7 @@ def test_adagrad_matches_reference(
     _matches_reference(submission, reference, rng, "AdaGrad")
 
 
-@check(TASK, points=3, depends=OWN_RULES, visibility="hidden")
+@check(TASK, points=3, depends=OWN_RULES, visibility="after_due_date", show=UPDATE_RULE_SHOWS)
 def test_rmsprop_matches_reference(
     submission: Any, reference: Any, rng: np.random.Generator
 ) -> None:
@@ -310,7 +313,7 @@ def test_rmsprop_matches_reference(
     _matches_reference(submission, reference, rng, "RMSprop")
 
 
-@check(TASK, points=1, depends=OWN_RULES, visibility="hidden")
+@check(TASK, points=1, depends=OWN_RULES, visibility="after_due_date", show=UPDATE_RULE_SHOWS)
 def test_adam_first_step_is_lr(submission: Any, reference: Any) -> None:
     """Adam's first step moves every coordinate by about lr, whatever the gradient's size."""
     grad = np.array([1e-6, -3e-5, 2e-3, -0.4, 7.0, 0.0, -10.0])
@@ -352,7 +355,7 @@ def test_classes_subclass_optimizer(submission: Any) -> None:
                            grads=[[np.array([0.5, -1.0])]])  # fmt: skip
 
 
-@check(TASK, points=2, depends=OWN_RULES, visibility="hidden")
+@check(TASK, points=2, depends=OWN_RULES, visibility="after_due_date", show=UPDATE_RULE_SHOWS)
 def test_param_groups(submission: Any, reference: Any, rng: np.random.Generator) -> None:
     """Each optimizer honours two parameter groups with different learning rates."""
     shapes: list[tuple[int, ...]] = [(3,), (2, 2), ()]
@@ -370,7 +373,7 @@ def test_param_groups(submission: Any, reference: Any, rng: np.random.Generator)
                  "self.param_groups inside step, not from the constructor's arguments.")  # fmt: skip
 
 
-@check(TASK, points=2, depends=OWN_RULES, visibility="hidden")
+@check(TASK, points=2, depends=OWN_RULES, visibility="after_due_date", show=UPDATE_RULE_SHOWS)
 def test_none_grad_untouched(submission: Any, reference: Any, rng: np.random.Generator) -> None:
     """A parameter whose .grad is None is skipped and stays exactly as it was."""
     shapes: list[tuple[int, ...]] = [(3,), (2, 2), ()]
@@ -394,7 +397,8 @@ def test_none_grad_untouched(submission: Any, reference: Any, rng: np.random.Gen
         _compare(cls, got, want, params, grads, what, hint=RULE_HINTS[cls])
 
 
-@check(TASK, points=2, depends=["optimizer.none_grad_untouched"], visibility="hidden")
+@check(TASK, points=2, depends=["optimizer.none_grad_untouched"], visibility="after_due_date",
+       show=UPDATE_RULE_SHOWS)
 def test_adam_counts_steps_per_parameter(
     submission: Any, reference: Any, rng: np.random.Generator
 ) -> None:
@@ -492,7 +496,7 @@ def test_grad_unchanged(submission: Any, rng: np.random.Generator) -> None:
         )
 
 
-@check(TASK, points=3, depends=OWN_RULES, visibility="hidden")
+@check(TASK, points=3, depends=OWN_RULES, visibility="after_due_date", show=UPDATE_RULE_SHOWS)
 def test_state_dict_roundtrip(submission: Any, rng: np.random.Generator) -> None:
     """state_dict() → a fresh optimizer → load_state_dict() continues exactly where it stopped."""
     shapes: list[tuple[int, ...]] = [(3,), (2, 2), ()]
@@ -725,13 +729,13 @@ def _trains(submission: Any, reference: Any, rng: np.random.Generator, cls: str)
         )
 
 
-@check(TASK, points=1, depends=OWN_RULES, visibility="hidden")
+@check(TASK, points=1, depends=OWN_RULES, visibility="hidden", show=("expected", "actual", "series"))
 def test_adam_trains_network(submission: Any, reference: Any, rng: np.random.Generator) -> None:
     """Adam trains the reference network to a lower loss on a small regression."""
     _trains(submission, reference, rng, "Adam")
 
 
-@check(TASK, points=1, depends=OWN_RULES, visibility="hidden")
+@check(TASK, points=1, depends=OWN_RULES, visibility="hidden", show=("expected", "actual", "series"))
 def test_sgd_momentum_trains_network(
     submission: Any, reference: Any, rng: np.random.Generator
 ) -> None:
@@ -739,13 +743,13 @@ def test_sgd_momentum_trains_network(
     _trains(submission, reference, rng, "SGDMomentum")
 
 
-@check(TASK, points=1, depends=OWN_RULES, visibility="hidden")
+@check(TASK, points=1, depends=OWN_RULES, visibility="hidden", show=("expected", "actual", "series"))
 def test_adagrad_trains_network(submission: Any, reference: Any, rng: np.random.Generator) -> None:
     """AdaGrad trains the reference network to a lower loss on a small regression."""
     _trains(submission, reference, rng, "AdaGrad")
 
 
-@check(TASK, points=1, depends=OWN_RULES, visibility="hidden")
+@check(TASK, points=1, depends=OWN_RULES, visibility="hidden", show=("expected", "actual", "series"))
 def test_rmsprop_trains_network(submission: Any, reference: Any, rng: np.random.Generator) -> None:
     """RMSprop trains the reference network to a lower loss on a small regression."""
     _trains(submission, reference, rng, "RMSprop")
@@ -792,25 +796,25 @@ def _solves(submission: Any, reference: Any, cls: str) -> None:
         )
 
 
-@check(TASK, points=1, depends=OWN_RULES, visibility="hidden")
+@check(TASK, points=1, depends=OWN_RULES, visibility="hidden", show=("expected", "actual", "series"))
 def test_adam_solves_quadratic(submission: Any, reference: Any) -> None:
     """Adam drives x from 7 to the root 5.2361 of x² − 6x + 4 (teacher's settings)."""
     _solves(submission, reference, "Adam")
 
 
-@check(TASK, points=1, depends=OWN_RULES, visibility="hidden")
+@check(TASK, points=1, depends=OWN_RULES, visibility="hidden", show=("expected", "actual", "series"))
 def test_sgd_momentum_solves_quadratic(submission: Any, reference: Any) -> None:
     """SGDMomentum drives x from -1 to the root 0.7639 of x² − 6x + 4 (teacher's settings)."""
     _solves(submission, reference, "SGDMomentum")
 
 
-@check(TASK, points=1, depends=OWN_RULES, visibility="hidden")
+@check(TASK, points=1, depends=OWN_RULES, visibility="hidden", show=("expected", "actual", "series"))
 def test_adagrad_solves_quadratic(submission: Any, reference: Any) -> None:
     """AdaGrad drives x from 7 to the root 5.2361 of x² − 6x + 4 (teacher's settings)."""
     _solves(submission, reference, "AdaGrad")
 
 
-@check(TASK, points=1, depends=OWN_RULES, visibility="hidden")
+@check(TASK, points=1, depends=OWN_RULES, visibility="hidden", show=("expected", "actual", "series"))
 def test_rmsprop_solves_quadratic(submission: Any, reference: Any) -> None:
     """RMSprop drives x from -1 to the root 0.7639 of x² − 6x + 4 (teacher's settings)."""
     _solves(submission, reference, "RMSprop")
