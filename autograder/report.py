@@ -264,11 +264,21 @@ def plot_series(series: Mapping[str, Any]) -> str | None:
                 xs = list(range(len(ys)))
             if series.get("log_y"):
                 ys = [y if y > 0 else math.nan for y in ys]
-            style = "-" if index == 0 else "--"
-            axes.plot(xs, ys, style, label=_mpl_text(line.get("label", "")), linewidth=1.6)
+            label = _mpl_text(line.get("label", ""))
+            kind = line.get("kind", "curve")
+            if kind == "guide":  # level curves, a target value: context, drawn faint
+                axes.plot(xs, ys, ":", color="#8a9099", linewidth=0.9, label=label)
+            elif kind == "path":  # one point per step, so the steps themselves show
+                axes.plot(xs, ys, "-o", markersize=3, linewidth=0.9, label=label)
+            else:
+                axes.plot(xs, ys, "-" if index == 0 else "--", linewidth=1.6, label=label)
             drawn = drawn or any(math.isfinite(y) for y in ys)
         if series.get("log_y") and drawn:
             axes.set_yscale("log")
+        for name, setter in (("xlim", axes.set_xlim), ("ylim", axes.set_ylim)):
+            limits = series.get(name)
+            if isinstance(limits, list) and len(limits) == 2 and all(map(math.isfinite, limits)):
+                setter(*map(float, limits))
         axes.set_title(_mpl_text(series.get("title", "")), fontsize=10)
         axes.set_xlabel(_mpl_text(series.get("xlabel", "")), fontsize=9)
         axes.set_ylabel(_mpl_text(series.get("ylabel", "")), fontsize=9)

@@ -252,17 +252,25 @@ def _bowl_series(submission: Any, reference: Any, cls: str) -> list[dict[str, An
     want = V.run_reference_optimizer(reference, cls, "descend_2d", **args)
     lines = []
     angles = np.linspace(0, 2 * np.pi, 60)
-    for level in (0.1, 0.5, 2.0):
-        lines.append({"label": f"loss = {level:g}", "x": list(np.sqrt(2 * level) * np.cos(angles)),
+    for level in (0.1, 0.5, 2.0):  # one legend entry for the three ("_" labels are not listed)
+        label = "loss = 0.1, 0.5, 2" if level == 0.1 else f"_loss = {level:g}"
+        lines.append({"label": label, "kind": "guide",
+                      "x": list(np.sqrt(2 * level) * np.cos(angles)),
                       "y": list(np.sqrt(2 * level / 10.0) * np.sin(angles))})  # fmt: skip
     for label, result in ((f"your {cls}", run.value if run.ok else None), (f"reference {cls}", want)):
         path = np.asarray(result.get("path"), dtype=np.float64) if isinstance(result, dict) else None
         if path is not None and path.ndim == 2 and path.shape[1] == 2 and path.shape[0] <= 1000:
             finite = np.all(np.isfinite(path), axis=1)
-            lines.append({"label": label, "x": [float(v) for v in path[finite, 0]],
+            lines.append({"label": label, "kind": "path", "x": [float(v) for v in path[finite, 0]],
                           "y": [float(v) for v in path[finite, 1]]})  # fmt: skip
-    return [{"title": f"{cls}, lr={BOWL_LR[cls]:g}, on the bowl (x² + 10·y²)/2 for 40 steps",
-             "xlabel": "x", "ylabel": "y", "log_y": False, "lines": lines}]  # fmt: skip
+    frame = {"xlim": [-2.2, 2.2], "ylim": [-1.3, 1.3]}  # the start and the drawn level curves
+    for line in lines:
+        if line["label"] == f"your {cls}" and any(
+            not (-2.2 <= x <= 2.2 and -1.3 <= y <= 1.3) for x, y in zip(line["x"], line["y"], strict=True)
+        ):
+            line["label"] += " (leaves the frame)"
+    return [{"title": f"{cls}, lr={BOWL_LR[cls]:g}, 40 steps on (x² + 10·y²)/2", "xlabel": "x",
+             "ylabel": "y", "log_y": False, "lines": lines, **frame}]  # fmt: skip
 
 
 def _matches_reference(submission: Any, reference: Any, rng: np.random.Generator, cls: str) -> None:
@@ -782,8 +790,8 @@ def _solves(submission: Any, reference: Any, cls: str) -> None:
         lines = []
         for label, path in ((f"your {cls}", mine), (f"reference {cls}", theirs)):
             steps, values = _thin(path) if path.size else ([], [])
-            lines.append({"label": label, "x": steps, "y": values})
-        lines.append({"label": "the root", "x": [1, max(len(mine), len(theirs), 1)],
+            lines.append({"label": label, "x": [0, *steps], "y": [float(case["x0"]), *values]})
+        lines.append({"label": "the root", "kind": "guide", "x": [0, max(len(mine), len(theirs), 1)],
                       "y": [root, root]})  # fmt: skip
         raise CheckFailed(
             f"{what}: ended at x = {describe(x)}, expected the root {root:.10g} within 1e-4",
@@ -791,8 +799,8 @@ def _solves(submission: Any, reference: Any, cls: str) -> None:
             expected=f"{root:.10g}",
             actual=describe(x),
             hint=RULE_HINTS[cls],
-            series=[{"title": f"x during the minimisation with {cls}", "xlabel": "step",
-                     "ylabel": "x", "log_y": False, "lines": lines}],  # fmt: skip
+            series=[V.framed({"title": f"x during the minimisation with {cls}", "xlabel": "step",
+                              "ylabel": "x", "log_y": False, "lines": lines}, f"your {cls}")],  # fmt: skip
         )
 
 

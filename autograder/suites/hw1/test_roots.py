@@ -97,8 +97,9 @@ def _path_series(title: str, ylabel: str, paths: dict[str, Any], target: float) 
         steps, ys = _thin(values)
         length = max(length, values.size)
         lines.append({"label": label, "x": steps, "y": ys})
-    lines.append({"label": "the root", "x": [0, length - 1], "y": [target, target]})
-    return {"title": title, "xlabel": "step", "ylabel": ylabel, "log_y": False, "lines": lines}
+    lines.append({"label": "the root", "kind": "guide", "x": [0, length - 1], "y": [target, target]})
+    series = {"title": title, "xlabel": "step", "ylabel": ylabel, "log_y": False, "lines": lines}
+    return V.framed(series, next(iter(paths)))
 
 
 def _loss_curve_series(grad_coefficients: Sequence[float], paths: dict[str, Any]) -> dict:
@@ -111,9 +112,9 @@ def _loss_curve_series(grad_coefficients: Sequence[float], paths: dict[str, Any]
         values = np.asarray(path, dtype=np.float64).ravel() if path is not None else np.zeros(0)
         values = values[np.isfinite(values)]
         seen.append(values)
-        picks = _thin(values)[0] if values.size else []
+        picks = _thin(values, keep=80)[0] if values.size else []
         xs = [float(values[i]) for i in picks]
-        lines.append({"label": label, "x": xs, "y": [float(loss(x)) for x in xs]})
+        lines.append({"label": label, "kind": "path", "x": xs, "y": [float(loss(x)) for x in xs]})
     every = np.concatenate(seen)
     low, high = (float(every.min()), float(every.max())) if every.size else (-1.0, 1.0)
     span = max(high - low, 1.0)
@@ -153,21 +154,21 @@ def _descend(submission: Any, reference: Any, coefficients: list[float], x0: flo
     )
 
 
-@check(TASK, points=2, depends=LOADS, visibility="hidden", show=("series",))
+@check(TASK, points=2, depends=LOADS, visibility="hidden", show=("deviation", "series"))
 def test_gd_seed_from_outside(submission: Any, reference: Any) -> None:
     """gradient_descent on (x² − 6x + 4)² goes from -10 and 10 to the nearer root."""
     for x0, root in ((-10.0, V.SEED_ROOTS[0]), (10.0, V.SEED_ROOTS[1])):
         _descend(submission, reference, SEED_GRAD, x0, 1e-3, root, 1e-6)
 
 
-@check(TASK, points=2, depends=LOADS, visibility="hidden", show=("series",))
+@check(TASK, points=2, depends=LOADS, visibility="hidden", show=("deviation", "series"))
 def test_gd_seed_near_vertex(submission: Any, reference: Any) -> None:
     """gradient_descent on (x² − 6x + 4)² from just either side of x = 3 finds both roots."""
     for x0, root in ((2.99, V.SEED_ROOTS[0]), (3.01, V.SEED_ROOTS[1])):
         _descend(submission, reference, SEED_GRAD, x0, 1e-3, root, 1e-6)
 
 
-@check(TASK, points=1, depends=LOADS, visibility="hidden", show=("series",))
+@check(TASK, points=1, depends=LOADS, visibility="hidden", show=("deviation", "series"))
 def test_gd_simple_parabola(submission: Any, reference: Any) -> None:
     """gradient_descent on (x − 2)² ends at 2."""
     for x0, lr in ((-5.0, 0.1), (7.0, 0.45)):
@@ -202,7 +203,7 @@ def _expect_raises(submission: Any, what: str, error: str, args: dict[str, Any],
     )
 
 
-@check(TASK, points=1, depends=LOADS, visibility="hidden", show=("series",))
+@check(TASK, points=1, depends=LOADS, visibility="hidden", show=("deviation", "series"))
 def test_gd_rejects_bad_arguments(submission: Any) -> None:
     """gradient_descent raises ValueError for lr <= 0 and for max_iter < 1."""
     cases = [({"lr": 0.0}, "lr = 0"), ({"lr": -0.1}, "lr = -0.1"),
@@ -216,7 +217,7 @@ def test_gd_rejects_bad_arguments(submission: Any) -> None:
                        "raise ValueError.")  # fmt: skip
 
 
-@check(TASK, points=2, depends=LOADS, visibility="hidden", show=("series",))
+@check(TASK, points=2, depends=LOADS, visibility="hidden", show=("deviation", "series"))
 def test_gd_divergence_raises(submission: Any) -> None:
     """gradient_descent raises RuntimeError when x runs off to infinity (lr too large)."""
     cases = [(PARABOLA_GRAD, 3.0, 1.5), (SEED_GRAD, 10.0, 0.1)]
@@ -229,7 +230,7 @@ def test_gd_divergence_raises(submission: Any) -> None:
                        hint="After each step, if not math.isfinite(x): raise RuntimeError(...).")  # fmt: skip
 
 
-@check(TASK, points=1, depends=LOADS, visibility="hidden", show=("series",))
+@check(TASK, points=1, depends=LOADS, visibility="hidden", show=("deviation", "series"))
 def test_gd_max_iter_raises(submission: Any) -> None:
     """gradient_descent raises RuntimeError when max_iter steps were not enough."""
     what = "gradient_descent(grad, 0, 0.0001, max_iter=5) with grad(x) = 2x - 4"
@@ -293,7 +294,7 @@ def _expect_roots(roots: list[float], expected: list[float], what: str, *, order
         raise
 
 
-@check(TASK, points=3, depends=LOADS, visibility="hidden", show=("series",))
+@check(TASK, points=3, depends=LOADS, visibility="hidden", show=("deviation", "series"))
 def test_find_roots_two_roots(submission: Any) -> None:
     """find_roots finds both roots, each within 1e-4, for several quadratics with a > 0."""
     for a, b, c in TWO_ROOTS:
@@ -339,7 +340,7 @@ def _descends_on_f(submission: Any, got: dict, a: float, b: float, c: float) -> 
     return bool(np.allclose(sorted(roots), expected, rtol=0, atol=1e-4))
 
 
-@check(TASK, points=2, depends=LOADS, visibility="hidden", show=("series",))
+@check(TASK, points=2, depends=LOADS, visibility="hidden", show=("deviation", "series"))
 def test_find_roots_negative_a(submission: Any) -> None:
     """find_roots finds both roots when a < 0 (the parabola opens downwards)."""
     for a, b, c in NEGATIVE_A:
@@ -352,7 +353,7 @@ def test_find_roots_negative_a(submission: Any) -> None:
                       extra_mistakes=["descends_on_f"] if on_f else [])  # fmt: skip
 
 
-@check(TASK, points=1, depends=LOADS, visibility="hidden", show=("series",))
+@check(TASK, points=1, depends=LOADS, visibility="hidden", show=("deviation", "series"))
 def test_find_roots_no_real_root(submission: Any) -> None:
     """find_roots returns [] when the quadratic has no real root."""
     for a, b, c in NO_ROOT:
@@ -360,7 +361,8 @@ def test_find_roots_no_real_root(submission: Any) -> None:
         _expect_roots(got["roots"], [], _quadratic(a, b, c), ordered=True)
 
 
-@check(TASK, points=1, depends=["roots.find_roots_two_roots"], visibility="hidden", show=("series",))
+@check(TASK, points=1, depends=["roots.find_roots_two_roots"], visibility="hidden",
+       show=("deviation", "series"))
 def test_find_roots_ascending(submission: Any) -> None:
     """find_roots returns the two roots in ascending order."""
     for a, b, c in [(1.0, -6.0, 4.0), (2.0, 3.0, -5.0), (1.0, 9.0, -10.0)]:
@@ -380,7 +382,7 @@ def test_find_roots_ascending(submission: Any) -> None:
         )
 
 
-@check(TASK, points=1, depends=LOADS, visibility="hidden", show=("series",))
+@check(TASK, points=1, depends=LOADS, visibility="hidden", show=("deviation", "series"))
 def test_find_roots_rejects_a_zero(submission: Any) -> None:
     """find_roots raises ValueError when a == 0 (the equation is not quadratic)."""
     for b, c in ((2.0, 1.0), (0.0, 3.0)):
@@ -403,7 +405,7 @@ def test_find_roots_rejects_a_zero(submission: Any) -> None:
         )
 
 
-@check(TASK, points=2, depends=LOADS, visibility="hidden", show=("series",))
+@check(TASK, points=2, depends=LOADS, visibility="hidden", show=("deviation", "series"))
 def test_find_roots_uses_descent(submission: Any) -> None:
     """The roots returned by find_roots come from gradient_descent, not from a formula."""
     # Irrational roots: no sensible starting point can be one of them by chance.
@@ -480,13 +482,13 @@ def _solves(submission: Any, reference: Any, optimizer: str) -> None:
     )
 
 
-@check(TASK, points=2, depends=LOADS, visibility="hidden", show=("series",))
+@check(TASK, points=2, depends=LOADS, visibility="hidden", show=("deviation", "series"))
 def test_solve_adam(submission: Any, reference: Any) -> None:
     """solve(7, torch.optim.Adam, max_iter=300, lr=0.3, betas=(0.5, 0.99)) reaches the root 5.2361."""
     _solves(submission, reference, "Adam")
 
 
-@check(TASK, points=2, depends=LOADS, visibility="hidden", show=("series",))
+@check(TASK, points=2, depends=LOADS, visibility="hidden", show=("deviation", "series"))
 def test_solve_sgd(submission: Any, reference: Any) -> None:
     """solve(-1, torch.optim.SGD, max_iter=300, lr=0.01, momentum=0.3) reaches the root 0.7639."""
     _solves(submission, reference, "SGD")

@@ -416,3 +416,22 @@ def grad_looks_like(samples: Sequence[Any], points: Sequence[float], target: Cal
         return False
     scale = float(np.dot(values, wanted) / np.dot(wanted, wanted)) if np.any(wanted) else 0.0
     return scale > 0 and bool(np.allclose(values, scale * wanted, rtol=1e-6, atol=1e-9))
+
+
+def framed(series: dict[str, Any], student_label: str) -> dict[str, Any]:
+    """Fit a path plot's y-axis to the reference run, the start and the target, so a student's
+    path that diverges to 1e100 does not flatten everything else; the student's line says
+    so when it leaves the frame."""
+    values = [y for line in series["lines"] if line["label"] != student_label
+              for y in line["y"] if y is not None and np.isfinite(y)]  # fmt: skip
+    if not values:
+        return series
+    low, high = min(values), max(values)
+    pad = 0.25 * (high - low) + 0.5
+    low, high = low - pad, high + pad
+    for line in series["lines"]:
+        if line["label"] == student_label and any(
+            y is None or not low <= y <= high for y in line["y"]
+        ):
+            line["label"] += " (leaves the frame)"
+    return {**series, "ylim": [low, high]}
