@@ -81,3 +81,14 @@ def test_case_converges_robustly(kind: str, case: dict[str, Any], dtype: torch.d
 def test_every_optimizer_has_one_case_of_each_kind() -> None:
     assert sorted(c["optimizer"] for c in V.solve_settings("minimise")) == sorted(V.OPTIMIZERS)
     assert sorted(c["optimizer"] for c in V.solve_settings("solve")) == ["Adam", "SGD"]
+
+
+def test_check_titles_state_the_settings() -> None:
+    """The titles students read repeat the settings (docstrings cannot read the data file),
+    so they must be changed together."""
+    roots = (HW1.suite_dir / "test_roots.py").read_text(encoding="utf-8")
+    for case in V.solve_settings("solve"):
+        assert f"solve({case['x0']:g}, torch.optim.{case['optimizer']}, max_iter={case['max_iter']}," in roots
+    optimizer = (HW1.suite_dir / "test_optimizer.py").read_text(encoding="utf-8")
+    for case in V.solve_settings("minimise"):
+        assert f"{case['optimizer']} drives x from {case['x0']:g} to the root {case['root']:.4f}" in optimizer

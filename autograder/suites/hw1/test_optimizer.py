@@ -46,8 +46,8 @@ CUSTOM = {
     "AdaGrad": {"lr": 0.05, "eps": 1e-7},
     "RMSprop": {"lr": 0.003, "alpha": 0.9, "eps": 1e-6},
 }
-TRAINING_STEPS = 30
-TRAINING = {  # settings with which the reference at least halves the loss in 30 steps
+TRAINING_STEPS = 20
+TRAINING = {  # settings with which the reference at least halves the loss in 20 steps
     "Adam": {"lr": 0.02},
     "SGDMomentum": {"lr": 0.1, "momentum": 0.9},
     "AdaGrad": {"lr": 0.1},

@@ -484,11 +484,11 @@ def _solves(submission: Any, reference: Any, optimizer: str) -> None:
 
 @check(TASK, points=2, depends=LOADS, visibility="hidden", show=("deviation", "series"))
 def test_solve_adam(submission: Any, reference: Any) -> None:
-    """solve(7, torch.optim.Adam, max_iter=300, lr=0.3, betas=(0.5, 0.99)) reaches the root 5.2361."""
+    """solve(7, torch.optim.Adam, max_iter=150, lr=0.3, betas=(0.5, 0.99)) reaches the root 5.2361."""
     _solves(submission, reference, "Adam")
 
 
 @check(TASK, points=2, depends=LOADS, visibility="hidden", show=("deviation", "series"))
 def test_solve_sgd(submission: Any, reference: Any) -> None:
-    """solve(-1, torch.optim.SGD, max_iter=300, lr=0.01, momentum=0.3) reaches the root 0.7639."""
+    """solve(-1, torch.optim.SGD, max_iter=100, lr=0.01, momentum=0.3) reaches the root 0.7639."""
     _solves(submission, reference, "SGD")
