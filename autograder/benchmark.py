@@ -26,10 +26,15 @@ class BenchmarkFigures:
     submissions: int
     total_seconds: float
     layer: str
+    cpu_seconds: float | None = None  # the whole machine's busy CPU time during the run
 
     @property
     def per_submission(self) -> float:
         return self.total_seconds / max(1, self.submissions)
+
+    @property
+    def cpu_per_submission(self) -> float | None:
+        return None if self.cpu_seconds is None else self.cpu_seconds / max(1, self.submissions)
 
 
 def replicate(submissions: list[Submission], copies: int) -> list[Submission]:
@@ -53,10 +58,11 @@ def run(assignment: Assignment, sample_dir: Path, copies: int, layer: str | None
             layers.append(result["sandbox"]["layer"])
 
         options = GradingOptions(layer=layer, warm=mode == "warm")
-        started = time.perf_counter()
+        started, busy = time.perf_counter(), machine_busy_seconds()
         grade_parallel(assignment, batch, options, keep, jobs)
         elapsed = time.perf_counter() - started
-        figures.append(BenchmarkFigures(mode, jobs, len(batch), elapsed, layers[0] if layers else "?"))
+        cpu = None if busy is None else (machine_busy_seconds() or busy) - busy
+        figures.append(BenchmarkFigures(mode, jobs, len(batch), elapsed, layers[0] if layers else "?", cpu))
     return figures
 
 
@@ -72,6 +78,21 @@ def machine() -> str:
         pass
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return f"{cpu}, {os.cpu_count()} cores, {memory:.0f} GiB, Python {platform.python_version()}"
+
+
+def machine_busy_seconds() -> float | None:
+    """CPU seconds this machine has spent busy (user, nice, system, irq), from /proc/stat.
+
+    It counts the sandboxed processes too, which the grader's own rusage cannot see (they are
+    reaped inside their namespace), and it varies less than wall time when a shared machine
+    runs slower for a while; anything else running meanwhile is counted as well.
+    """
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+        user, nice, system, _, _, irq, softirq = (int(v) for v in fields[:7])
+    except (OSError, ValueError, IndexError):
+        return None
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_memory_mib() -> float:

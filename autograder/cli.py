@@ -219,10 +219,12 @@ def benchmark(copies: int, samples: Path, assignment_name: str | None, layer: st
     modes = ("warm",) if warm_only else ("cold", "warm")
     figures = bench.run(spec, samples, copies, layer, modes, jobs)
     table = Table(title=f"grading speed on {bench.machine()}")
-    for column in ("mode", "jobs", "submissions", "total s", "s per submission", "sandbox"):
+    for column in ("mode", "jobs", "submissions", "total s", "s per submission",
+                   "CPU s per submission", "sandbox"):
         table.add_column(column, justify="right")
     for item in figures:
+        cpu = "?" if item.cpu_per_submission is None else f"{item.cpu_per_submission:.3f}"
         table.add_row(item.mode, str(item.jobs), str(item.submissions), f"{item.total_seconds:.1f}",
-                      f"{item.per_submission:.3f}", item.layer)
+                      f"{item.per_submission:.3f}", cpu, item.layer)
     Console().print(table)
     Console().print(f"peak resident memory: {bench.peak_memory_mib():.0f} MiB")

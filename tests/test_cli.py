@@ -88,3 +88,16 @@ def test_doctor_names_the_layer_it_will_use():
     result = CliRunner().invoke(main, ["doctor"])
     assert result.exit_code == 0, result.output
     assert "grading will use:" in result.output
+
+
+def test_benchmark_prints_its_figures(tmp_path):
+    """The benchmark is a command, not a timed test: it must run and print its figures."""
+    for name in ("reference", "stubs"):
+        shutil.copytree(SAMPLES / name, tmp_path / name)
+    result = CliRunner().invoke(main, ["benchmark", "--samples", str(tmp_path), "--copies", "2",
+                                       "--warm-only"], terminal_width=200)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines() if "warm" in line)
+    cells = [c.strip() for c in row.strip("│ ").split("│")]
+    assert cells[:3] == ["warm", "1", "4"] and float(cells[4]) > 0 and float(cells[5]) > 0
+    assert "peak resident memory" in result.output
