@@ -9,6 +9,7 @@ into ``CheckOutcome`` records; dependencies between checks become skips with the
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.util
 import json
 import multiprocessing
@@ -219,8 +220,10 @@ def probe_failure(result: ProbeResult, what: str) -> CheckFailed:
     return CheckFailed(f"{what} {words}: {result.error}", called=what)
 
 
+@functools.lru_cache(maxsize=4)
 def parse_python(source: str) -> ast.AST | None:
-    """Parse untrusted source for static checks; None when it cannot be parsed safely."""
+    """Parse untrusted source for static checks; None when it cannot be parsed safely.
+    Several checks read the same file, so the last few trees are kept (callers only read)."""
     try:
         return ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
