@@ -189,6 +189,7 @@ def statement_context(assignment: Assignment) -> dict[str, Any]:
         "total": _number(assignment.max_score),
         "limits": assignment.limits,
         "files": assignment.submission_files,
+        "due": assignment.due.strftime("%Y-%m-%d %H:%M UTC%z") if assignment.due else None,
     }
 
 
