@@ -31,7 +31,7 @@ from typing import Any
 
 from .cgroup import Cgroup, CgroupUnavailable
 from .runtime.channel import Channel
-from .runtime.protocol import ProtocolError
+from .runtime.protocol import BodyError, ProtocolError, encode
 from .runtime.worker import OutputCapture
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
@@ -347,13 +347,24 @@ class Sandbox:
         self.versions = {k: str(hello.get(k)) for k in ("python", "torch", "numpy")}
 
     def _request(
-        self, message: dict[str, Any], timeout: float, blobs: dict[str, bytes] | None = None
+        self,
+        message: dict[str, Any],
+        timeout: float,
+        blobs: dict[str, bytes] | None = None,
+        relayed: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        """Send a request (and, for a call, the ``relayed`` message the worker passes to the
+        task child unread) and read the answer. An answer read whole but unacceptable is a
+        bad answer of the task; anything else wrong with the channel stops the worker."""
         if self._channel is None:
             raise SandboxError("the worker is not running")
         try:
-            self._channel.send(message, blobs)
+            # Both encoded before either is written: the worker must never wait for half.
+            data = encode(message, blobs) + (encode(relayed) if relayed is not None else b"")
+            self._channel.send_raw(data)
             answer, _ = self._channel.receive(timeout=timeout)
+        except BodyError as exc:
+            return {"status": "bad_answer", "error": str(exc)}
         except (EOFError, OSError, TimeoutError, ProtocolError) as exc:
             self._kill_worker()
             raise SandboxError(f"the worker stopped answering ({type(exc).__name__})") from None
@@ -395,9 +406,9 @@ class Sandbox:
         if not self._task_open:
             return ProbeResult("error", error="no task is open")
         limit = timeout or self.limits.call_seconds
-        message = {"op": "call", "probe": probe, "args": args, "timeout": limit}
         try:
-            answer = self._request(message, limit + 30)
+            answer = self._request({"op": "call", "timeout": limit}, limit + 30,
+                                   relayed={"probe": probe, "args": args})  # fmt: skip
         except SandboxError as exc:
             self._task_open = False
             return ProbeResult("crashed", error=str(exc))

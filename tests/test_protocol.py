@@ -107,3 +107,16 @@ def test_zero_dimensional_arrays_keep_their_shape():
     body, _ = roundtrip({"x": np.asarray(2.5), "y": np.zeros((0, 3))})
     assert body["x"].shape == () and body["x"] == 2.5
     assert body["y"].shape == (0, 3)
+
+
+def test_relayed_messages_pass_unchanged_and_a_bad_body_leaves_the_stream_in_step():
+    first = encode({"x": np.arange(3.0)})
+    bad = raw_message({"body": {"x": {"__float__": "zero"}}, "frames": []}).getvalue()
+    stream = io.BytesIO(first + bad + first)
+    assert protocol.read_raw_message(stream) == first
+    with pytest.raises(protocol.BodyError):
+        read_message(stream)
+    body, _ = read_message(stream)
+    np.testing.assert_array_equal(body["x"], np.arange(3.0))
+    with pytest.raises(ProtocolError):  # framing is still checked when relaying
+        protocol.read_raw_message(io.BytesIO(struct.pack(">I", protocol.MAX_HEADER_BYTES + 1)))

@@ -12,7 +12,7 @@ import select
 import time
 from typing import Any
 
-from .protocol import read_message, write_message
+from .protocol import read_message, read_raw_message, write_message
 
 
 class DeadlineReader:
@@ -62,6 +62,18 @@ class Channel:
         self.reader.deadline = None if timeout is None else time.monotonic() + timeout
         try:
             return read_message(self.reader)
+        finally:
+            self.reader.deadline = None
+
+    def send_raw(self, data: bytes) -> None:
+        """Pass on a message read with ``receive_raw``, unchanged."""
+        self.writer.write(data)
+
+    def receive_raw(self, timeout: float | None) -> bytes:
+        """One message as bytes (sizes checked, nothing decoded)."""
+        self.reader.deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            return read_raw_message(self.reader)
         finally:
             self.reader.deadline = None
 

@@ -41,6 +41,10 @@ class ProtocolError(Exception):
     """A message that is malformed, too large, or of a type the protocol does not carry."""
 
 
+class BodyError(ProtocolError):
+    """A message read whole (the stream is still in step) whose content is not acceptable."""
+
+
 def _encode_value(value: Any, frames: list[bytes], depth: int = 0) -> Any:
     if depth > MAX_DEPTH:
         raise ProtocolError("value nested too deeply")
@@ -104,12 +108,14 @@ def _read_exact(stream: BinaryIO, size: int) -> bytes:
     return b"".join(chunks)
 
 
-def read_message(stream: BinaryIO) -> tuple[dict[str, Any], dict[str, bytes]]:
-    """Read one message; returns the decoded body and the raw blobs by name."""
-    (header_len,) = _LEN.unpack(_read_exact(stream, _LEN.size))
+def _read_parts(stream: BinaryIO) -> tuple[dict[str, Any], list[bytes], bytes]:
+    """One message's header (sizes checked) and frames, and its header bytes as read."""
+    length = _read_exact(stream, _LEN.size)
+    (header_len,) = _LEN.unpack(length)
     if header_len > MAX_HEADER_BYTES:
         raise ProtocolError(f"header of {header_len} bytes is over the limit")
-    header = _parse_json(_read_exact(stream, header_len))
+    header_bytes = _read_exact(stream, header_len)
+    header = _parse_json(header_bytes)
     if not isinstance(header, dict):
         raise ProtocolError("header is not an object")
     sizes = header.get("frames")
@@ -119,7 +125,28 @@ def read_message(stream: BinaryIO) -> tuple[dict[str, Any], dict[str, bytes]]:
         raise ProtocolError("frame size out of range")
     if sum(sizes) > MAX_TOTAL_BYTES:
         raise ProtocolError("message is over the size limit")
-    frames = [_read_exact(stream, s) for s in sizes]
+    return header, [_read_exact(stream, s) for s in sizes], length + header_bytes
+
+
+def read_raw_message(stream: BinaryIO) -> bytes:
+    """One whole message as bytes, its sizes checked but nothing decoded: for relaying a
+    message unchanged (the worker between the grader and a task child)."""
+    _, frames, head = _read_parts(stream)
+    return head + b"".join(frames)
+
+
+def read_message(stream: BinaryIO) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """Read one message; returns the decoded body and the raw blobs by name. A message that
+    was read whole but whose body is unacceptable raises ``BodyError``: the stream is still
+    in step and the reader may go on."""
+    header, frames, _ = _read_parts(stream)
+    try:
+        return _decode_body(header, frames)
+    except ProtocolError as exc:
+        raise BodyError(str(exc)) from None
+
+
+def _decode_body(header: dict[str, Any], frames: list[bytes]) -> tuple[dict[str, Any], dict[str, bytes]]:
     blob_index = header.get("blobs", {})
     if not isinstance(blob_index, dict):
         raise ProtocolError("blob index is not an object")

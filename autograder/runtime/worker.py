@@ -181,7 +181,10 @@ class Worker:
             except Exception as exc:  # e.g. a full tmpfs: fail this request, keep serving
                 self._close_child()
                 answer = {"status": "error", "error": f"the sandbox could not do that: {exc}"}
-            self.channel.send(answer)
+            if isinstance(answer, bytes):
+                self.channel.send_raw(answer)
+            else:
+                self.channel.send(answer)
 
     def op_hello(self, request: dict, blobs: dict) -> dict[str, Any]:
         import numpy
@@ -214,14 +217,17 @@ class Worker:
         self.child = self._fork_child(workdir, entry)
         return self._await(self.limits["load_seconds"])
 
-    def op_call(self, request: dict, blobs: dict) -> dict[str, Any]:
+    def op_call(self, request: dict, blobs: dict) -> dict[str, Any] | bytes:
+        """Relay the probe call that follows this request to the child, and the child's answer
+        back, as bytes: the grader and the child decode them, the worker need not."""
+        call = self.channel.receive_raw(timeout=30)
         if self.child is None or self.child.exit_status is not None:
             return {"status": "crashed", "error": "the task's process is not running"}
         try:
-            self.child.channel.send({"probe": request["probe"], "args": request.get("args", {})})
+            self.child.channel.send_raw(call)
         except OSError:
             return self._crashed()
-        return self._await(float(request.get("timeout") or self.limits["call_seconds"]))
+        return self._await(float(request.get("timeout") or self.limits["call_seconds"]), raw=True)
 
     def op_close(self, request: dict, blobs: dict) -> dict[str, Any]:
         child = self.child
@@ -236,9 +242,11 @@ class Worker:
             "exit_status": child.exit_status,
         }
 
-    def _await(self, timeout: float) -> dict[str, Any]:
+    def _await(self, timeout: float, raw: bool = False) -> dict[str, Any] | bytes:
         assert self.child is not None
         try:
+            if raw:
+                return self.child.channel.receive_raw(timeout=timeout)
             answer, _ = self.child.channel.receive(timeout=timeout)
         except TimeoutError:
             self._kill_tree()
