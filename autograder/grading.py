@@ -9,6 +9,7 @@ into ``CheckOutcome`` records; dependencies between checks become skips with the
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import importlib.util
 import json
@@ -18,7 +19,7 @@ import sys
 import tempfile
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -104,6 +105,15 @@ class SubmissionUnderTest:
         self.budget = sandbox.limits.submission_seconds
         self.sandbox_seconds = 0.0  # time spent waiting for this submission's code
 
+    @contextlib.contextmanager
+    def _spending(self) -> Iterator[None]:
+        """Count the time inside the block against this submission's budget."""
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.sandbox_seconds += time.monotonic() - started
+
     def _budget_left(self) -> float:
         return self.budget - self.sandbox_seconds
 
@@ -125,9 +135,9 @@ class SubmissionUnderTest:
             result = LoadResult("timeout", error=self._budget_spent("not loaded"))
         else:
             files = dict(self.submission.files)
-            started, left = time.monotonic(), self._budget_left()
-            result = self.sandbox.open_task(files, entry, load_seconds=left)
-            self.sandbox_seconds += time.monotonic() - started
+            left = self._budget_left()
+            with self._spending():
+                result = self.sandbox.open_task(files, entry, load_seconds=left)
             if result.status == "timeout" and left < self.sandbox.limits.load_seconds:
                 result.error = self._budget_spent("stopped")
             self.current_task = task
@@ -169,9 +179,8 @@ class SubmissionUnderTest:
             return ProbeResult("timeout", error=self._budget_spent("not run"))
         own_limit = timeout or self.sandbox.limits.call_seconds
         limit = min(own_limit, self._budget_left())
-        started = time.monotonic()
-        result = self.sandbox.call(probe, timeout=limit, **args)
-        self.sandbox_seconds += time.monotonic() - started
+        with self._spending():
+            result = self.sandbox.call(probe, timeout=limit, **args)
         if result.status == "timeout" and limit < own_limit:
             result.error = self._budget_spent("stopped")
         if result.status == "timeout":

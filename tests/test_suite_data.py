@@ -9,8 +9,6 @@ settle within 1e-5 of its root by a third of ``max_iter`` and stay there, also w
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -19,20 +17,11 @@ import torch
 
 from autograder import assignment
 from autograder.checks import suite_module
+from autograder.grading import load_reference
 
 HW1 = assignment.load("hw1")
 V = suite_module(str(HW1.suite_dir / "test_optimizer.py"), "variants.py")
 LR_SCALES = (0.7, 0.85, 1.0, 1.2, 1.4)
-
-
-def _reference_optimizers() -> Any:
-    name = "_suite_data_reference_optimizer"
-    spec = importlib.util.spec_from_file_location(name, HW1.solutions_dir / "optimizer.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def settling_step(make: Callable[[list[torch.Tensor]], Any], x0: float, root: float,
@@ -63,7 +52,7 @@ def _case_id(value: Any) -> str:
 @pytest.mark.parametrize(("kind", "case"), _cases(), ids=_case_id)
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
 def test_case_converges_robustly(kind: str, case: dict[str, Any], dtype: torch.dtype) -> None:
-    classes = _reference_optimizers() if kind == "minimise" else torch.optim
+    classes = load_reference(HW1).optimizer if kind == "minimise" else torch.optim
     cls = getattr(classes, case["optimizer"])
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in case["kwargs"].items()}
     assert (case["x0"] < 3) == (case["root"] < 3), "the start must be on its root's side of x = 3"

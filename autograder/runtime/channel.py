@@ -10,9 +10,12 @@ from __future__ import annotations
 import os
 import select
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from .protocol import read_message, read_raw_message, write_message
+
+T = TypeVar("T")
 
 
 class DeadlineReader:
@@ -59,11 +62,7 @@ class Channel:
         write_message(self.writer, message, blobs)
 
     def receive(self, timeout: float | None) -> tuple[dict[str, Any], dict[str, bytes]]:
-        self.reader.deadline = None if timeout is None else time.monotonic() + timeout
-        try:
-            return read_message(self.reader)
-        finally:
-            self.reader.deadline = None
+        return self._before_deadline(timeout, read_message)
 
     def send_raw(self, data: bytes) -> None:
         """Pass on a message read with ``receive_raw``, unchanged."""
@@ -71,9 +70,12 @@ class Channel:
 
     def receive_raw(self, timeout: float | None) -> bytes:
         """One message as bytes (sizes checked, nothing decoded)."""
+        return self._before_deadline(timeout, read_raw_message)
+
+    def _before_deadline(self, timeout: float | None, read: Callable[[Any], T]) -> T:
         self.reader.deadline = None if timeout is None else time.monotonic() + timeout
         try:
-            return read_raw_message(self.reader)
+            return read(self.reader)
         finally:
             self.reader.deadline = None
 

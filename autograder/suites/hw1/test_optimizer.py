@@ -93,7 +93,7 @@ def _grads(
 
 
 def _call(cls: str, kwargs: dict | None, shapes: Sequence[tuple], steps: int, extra: str = "") -> str:
-    options = "".join(f", {k}={tuple(v) if isinstance(v, list) else v}" for k, v in (kwargs or {}).items())
+    options = f", {V.shown_options(kwargs)}" if kwargs else ""
     shown = ", ".join(str(tuple(s)) for s in shapes)
     return f"{cls}(params{options}) on parameters of shapes {shown}, {steps} steps{extra}"
 
@@ -763,19 +763,12 @@ def test_rmsprop_trains_network(submission: Any, reference: Any, rng: np.random.
     _trains(submission, reference, rng, "RMSprop")
 
 
-def _thin(values: np.ndarray, keep: int = 400) -> tuple[list[int], list[float | None]]:
-    """At most ``keep`` points of a long path, with their step numbers."""
-    steps = np.unique(np.linspace(0, len(values) - 1, min(keep, len(values))).astype(int))
-    return [int(s) + 1 for s in steps], [float(values[s]) if np.isfinite(values[s]) else None
-                                         for s in steps]  # fmt: skip
-
-
 def _solves(submission: Any, reference: Any, cls: str) -> None:
     for case in (c for c in V.solve_settings("minimise") if c["optimizer"] == cls):
         kwargs = dict(case["kwargs"])
         args = {"coefficients": list(V.SEED_COEFFICIENTS), "x0": float(case["x0"]),
                 "max_iter": int(case["max_iter"]), "kwargs": kwargs, "stop_loss": 1e-14}  # fmt: skip
-        options = ", ".join(f"{k}={tuple(v) if isinstance(v, list) else v}" for k, v in kwargs.items())
+        options = V.shown_options(kwargs)
         what = (f"minimising (x² − 6x + 4)² from x0 = {case['x0']} with {cls}([x], {options}), "
                 f"at most {case['max_iter']} steps")  # fmt: skip
         got = submission.require(TASK, "minimise", what=what, cls=cls, **args)
@@ -789,7 +782,8 @@ def _solves(submission: Any, reference: Any, cls: str) -> None:
         theirs = as_float_array(want["path"], what="the reference path")
         lines = []
         for label, path in ((f"your {cls}", mine), (f"reference {cls}", theirs)):
-            steps, values = _thin(path) if path.size else ([], [])
+            positions, values = V.thin(path)
+            steps = [i + 1 for i in positions]  # x after step i + 1; step 0 is the start
             lines.append({"label": label, "x": [0, *steps], "y": [float(case["x0"]), *values]})
         lines.append({"label": "the root", "kind": "guide", "x": [0, max(len(mine), len(theirs), 1)],
                       "y": [root, root]})  # fmt: skip

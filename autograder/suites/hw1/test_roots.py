@@ -80,21 +80,12 @@ def _quadratic(a: float, b: float, c: float) -> str:
     return f"find_roots({a:g}, {b:g}, {c:g})"
 
 
-def _thin(values: np.ndarray, keep: int = 400) -> tuple[list[int], list[float | None]]:
-    """At most ``keep`` points of a long path, with their positions."""
-    if values.size == 0:
-        return [], []
-    picks = np.unique(np.linspace(0, values.size - 1, min(keep, values.size)).astype(int))
-    return [int(i) for i in picks], [float(values[i]) if np.isfinite(values[i]) else None
-                                     for i in picks]  # fmt: skip
-
-
 def _path_series(title: str, ylabel: str, paths: dict[str, Any], target: float) -> dict:
     lines = []
     length = 1
     for label, path in paths.items():
         values = np.asarray(path, dtype=np.float64).ravel() if path is not None else np.zeros(0)
-        steps, ys = _thin(values)
+        steps, ys = V.thin(values)
         length = max(length, values.size)
         lines.append({"label": label, "x": steps, "y": ys})
     lines.append({"label": "the root", "kind": "guide", "x": [0, length - 1], "y": [target, target]})
@@ -112,7 +103,7 @@ def _loss_curve_series(grad_coefficients: Sequence[float], paths: dict[str, Any]
         values = np.asarray(path, dtype=np.float64).ravel() if path is not None else np.zeros(0)
         values = values[np.isfinite(values)]
         seen.append(values)
-        picks = _thin(values, keep=80)[0] if values.size else []
+        picks = V.thin(values, keep=80)[0]
         xs = [float(values[i]) for i in picks]
         lines.append({"label": label, "kind": "path", "x": xs, "y": [float(loss(x)) for x in xs]})
     every = np.concatenate(seen)
@@ -458,7 +449,7 @@ def test_find_roots_uses_descent(submission: Any) -> None:
 def _solves(submission: Any, reference: Any, optimizer: str) -> None:
     case = V.solve_case("solve", optimizer)
     x0, kwargs, max_iter, root = float(case["x0"]), dict(case["kwargs"]), int(case["max_iter"]), case["root"]
-    options = ", ".join(f"{k}={tuple(v) if isinstance(v, list) else v}" for k, v in kwargs.items())
+    options = V.shown_options(kwargs)
     what = f"solve({x0:g}, torch.optim.{optimizer}, max_iter={max_iter}, {options})"
     got = submission.require(TASK, "solve", what=what, optimizer=optimizer, x0=x0,
                              kwargs=kwargs, max_iter=max_iter)  # fmt: skip

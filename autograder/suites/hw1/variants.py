@@ -435,3 +435,18 @@ def framed(series: dict[str, Any], student_label: str) -> dict[str, Any]:
         ):
             line["label"] += " (leaves the frame)"
     return {**series, "ylim": [low, high]}
+
+
+def thin(values: np.ndarray, keep: int = 400) -> tuple[list[int], list[float | None]]:
+    """At most ``keep`` evenly spread points of a long path: their positions and values
+    (None where not finite), so a plot stays small whatever the run's length."""
+    if values.size == 0:
+        return [], []
+    picks = np.unique(np.linspace(0, values.size - 1, min(keep, values.size)).astype(int))
+    return [int(i) for i in picks], [float(values[i]) if np.isfinite(values[i]) else None
+                                     for i in picks]  # fmt: skip
+
+
+def shown_options(kwargs: Mapping[str, Any] | None) -> str:
+    """Keyword arguments as a student would write them: ``lr=0.3, betas=(0.5, 0.99)``."""
+    return ", ".join(f"{k}={tuple(v) if isinstance(v, list) else v}" for k, v in (kwargs or {}).items())
