@@ -104,6 +104,7 @@ class SubmissionUnderTest:
         self.timed_out: set[str] = set()
         self.budget = sandbox.limits.submission_seconds
         self.sandbox_seconds = 0.0  # time spent waiting for this submission's code
+        self.review: list[str] = []  # notes for the teacher: what a check could not rule out
 
     @contextlib.contextmanager
     def _spending(self) -> Iterator[None]:
@@ -211,6 +212,29 @@ class SubmissionUnderTest:
             except (ValueError, RecursionError):
                 return None
         return self.submission.text(entry)
+
+
+    def flag(self, note: str) -> None:
+        """Ask a person to look at this submission (shown to the teacher, not the student):
+        for what a check suspects but cannot prove, such as updates bit-identical to torch's."""
+        if note not in self.review:
+            self.review.append(note)
+
+    def sources(self) -> dict[str, str]:
+        """Every submitted file a task can reach, as text: each ``.py`` file by name and the
+        notebook's code cells joined (one namespace), for static checks (read, never run)."""
+        found: dict[str, str] = {}
+        for name in sorted(self.submission.files):
+            if name.endswith(".py"):
+                found[name] = self.submission.text(name) or ""
+            elif name == self.assignment.notebook:
+                from .runtime.loader import notebook_code_cells
+
+                try:
+                    found[name] = "\n\n".join(notebook_code_cells(self.submission.files[name]))
+                except (ValueError, RecursionError):
+                    found[name] = ""
+        return found
 
 
 def probe_failure(result: ProbeResult, what: str) -> CheckFailed:
@@ -525,6 +549,7 @@ def build_result(
         "max_score": assignment.max_score,
         "manual_pending": manual_task is not None,
         "problems": list(submission.problems),
+        "review": list(under_test.review) if under_test else [],
         "tasks": tasks,
         "checks": [c.as_dict(reveal, due_passed) for c in checks],
         "disclosure": {
