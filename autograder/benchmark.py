@@ -1,4 +1,5 @@
-"""Measure grading speed: seconds per submission with fresh processes and with the warm start.
+"""Measure grading speed and memory: seconds per submission with fresh processes and with the
+warm start, and the grading processes' peak memory, on the samples or on a hostile mix.
 
 A benchmark, not a test: it prints figures for the README, taken on whatever machine runs it.
 """
@@ -6,15 +7,18 @@ A benchmark, not a test: it prints figures for the README, taken on whatever mac
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import platform
 import resource
+import tempfile
 import time
 from pathlib import Path
 
 from .assignment import Assignment
-from .grading import GradingOptions, grade_parallel
-from .submission import Submission, discover
+from .grading import MAX_PARSE_CHARS, GradingOptions, grade_parallel
+from .runtime.loader import MAX_JSON_ITEMS
+from .submission import MAX_NOTEBOOK_BYTES, MAX_SOURCE_BYTES, Submission, discover
 
 
 @dataclasses.dataclass
@@ -27,6 +31,7 @@ class BenchmarkFigures:
     total_seconds: float
     layer: str
     cpu_seconds: float | None = None  # the whole machine's busy CPU time during the run
+    grader_peak_mib: float | None = None  # the largest peak of one grading process
 
     @property
     def per_submission(self) -> float:
@@ -46,10 +51,45 @@ def replicate(submissions: list[Submission], copies: int) -> list[Submission]:
     ]
 
 
+def write_hostile_mix(reference: Path, assignment: Assignment, folder: Path) -> None:
+    """Submissions made to cost the trusted side as much as its caps allow, each next to
+    the reference's own code: dead code just under the static checks' parse cap (the
+    costliest kind per character), a file of dead code far over it, a notebook of small JSON
+    values just under the count the reader accepts, one nested beyond any parser's depth,
+    and the reference itself as a notebook. The sandbox's own cost is capped elsewhere."""
+    code = {p.name: p.read_text() for p in sorted(reference.glob("*.py"))}
+
+    def notebook(name: str, extra_code: str = "", metadata: object = None) -> None:
+        cells = [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+                  "source": text} for text in [*code.values(), extra_code] if text]  # fmt: skip
+        data = {"cells": cells, "metadata": metadata or {}, "nbformat": 4, "nbformat_minor": 5}
+        (folder / name).mkdir()
+        (folder / name / assignment.notebook).write_text(json.dumps(data))
+
+    room = MAX_PARSE_CHARS - sum(len(text) + 2 for text in code.values()) - 100
+    notebook("dead_code_at_parse_cap", "if False:\n    _ = (" + "(a,b)," * (room // 6) + ")\n")
+    (folder / "dead_code_over_parse_cap").mkdir()
+    for name, text in code.items():
+        dead = "(a,b)," * ((MAX_SOURCE_BYTES - len(text)) // 7)
+        padding = f"\n_ = ({dead})\n" if name == "optimizer.py" else ""
+        (folder / "dead_code_over_parse_cap" / name).write_text(text + padding)
+    notebook("json_values_at_cap", metadata={"x": [{"": 1}] * (MAX_JSON_ITEMS // 2 - 1000)})
+    notebook("json_nested_deep", metadata="@@")
+    deep = folder / "json_nested_deep" / assignment.notebook
+    depth = min(MAX_NOTEBOOK_BYTES // 4, 200_000)
+    deep.write_text(deep.read_text().replace('"@@"', "[" * depth + "]" * depth))
+    notebook("reference_notebook")
+
+
 def run(assignment: Assignment, sample_dir: Path, copies: int, layer: str | None,
-        modes: tuple[str, ...] = ("cold", "warm"), jobs: int = 1) -> list[BenchmarkFigures]:
-    """Grade ``copies`` copies of the samples once per mode and time each run."""
-    batch = replicate(discover([sample_dir], assignment), copies)
+        modes: tuple[str, ...] = ("cold", "warm"), jobs: int = 1,
+        adversarial: bool = False) -> list[BenchmarkFigures]:
+    """Grade ``copies`` copies of the samples (or, with ``adversarial``, of the hostile mix
+    built from the samples' reference) once per mode, and time each run."""
+    with tempfile.TemporaryDirectory(prefix="hostile-") as scratch:
+        if adversarial:
+            write_hostile_mix(sample_dir / "reference", assignment, Path(scratch))
+        batch = replicate(discover([Path(scratch) if adversarial else sample_dir], assignment), copies)
     figures = []
     for mode in modes:
         layers: list[str] = []
@@ -58,11 +98,12 @@ def run(assignment: Assignment, sample_dir: Path, copies: int, layer: str | None
             layers.append(result["sandbox"]["layer"])
 
         options = GradingOptions(layer=layer, warm=mode == "warm")
-        started, busy = time.perf_counter(), machine_busy_seconds()
-        grade_parallel(assignment, batch, options, keep, jobs)
+        started, busy, peaks = time.perf_counter(), machine_busy_seconds(), []
+        grade_parallel(assignment, batch, options, keep, jobs, peaks)
         elapsed = time.perf_counter() - started
         cpu = None if busy is None else (machine_busy_seconds() or busy) - busy
-        figures.append(BenchmarkFigures(mode, jobs, len(batch), elapsed, layers[0] if layers else "?", cpu))
+        figures.append(BenchmarkFigures(mode, jobs, len(batch), elapsed, layers[0] if layers else "?",
+                                        cpu, max(peaks, default=None)))  # fmt: skip
     return figures
 
 
@@ -96,7 +137,8 @@ def machine_busy_seconds() -> float | None:
 
 
 def peak_memory_mib() -> float:
-    """Peak resident memory of the grader and its finished children."""
+    """Peak resident memory of this process and of its largest finished descendant
+    (sandboxed workers included)."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return max(own, children) / 1024

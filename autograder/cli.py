@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,19 @@ layer_option = click.option(
 )
 
 
-@click.group()
+class _Commands(click.Group):
+    """The command group; a file-system error on the command line's paths is one clear
+    line (``Error: ...``), not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise click.ClickException(f"{exc.strerror or exc}{where}") from None
+
+
+@click.group(cls=_Commands)
 @click.version_option(package_name="autograder")
 def main() -> None:
     """Grade the hw1 deep-learning homework: sandboxed student code, hidden pytest checks."""
@@ -89,7 +102,7 @@ def check_command(directory: Path, assignment_name: str | None, layer: str | Non
               help="Show every hidden check's inputs and values now (after_due_date checks "
               "show them by themselves once the assignment's due date has passed).")
 @click.option("--public-only", is_flag=True, help="Run only the public checks.")
-@click.option("--jobs", "-j", default=os.cpu_count() or 1, show_default=True,
+@click.option("--jobs", "-j", default=os.cpu_count() or 1, show_default=True, type=click.IntRange(min=1),
               help="Grading processes, each with its own sandbox worker.")
 @click.option(
     "--fail-under", type=float, metavar="PCT",
@@ -118,29 +131,37 @@ def grade(
         warm=not cold,
         reveal=reveal,
     )
+    if out.exists() and not out.is_dir():
+        raise click.BadParameter(f"{out} is a file, not a folder", param_hint="--out")
     out.mkdir(parents=True, exist_ok=True)
     results: list[dict[str, Any]] = []
-    with Progress(
-        TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("{task.description}"), console=console, transient=True,
-    ) as progress:  # fmt: skip
-        bar = progress.add_task("", total=len(submissions))
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        with Progress(
+            TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("{task.description}"), console=console, transient=True,
+        ) as progress:  # fmt: skip
+            bar = progress.add_task("", total=len(submissions))
 
-        def on_result(result: dict[str, Any]) -> None:
-            output.write_submission(out, result)
-            results.append(result)
-            progress.update(bar, advance=1, description=result["submission"])
+            def on_result(result: dict[str, Any]) -> None:
+                results.append(output.write_submission(out, result))
+                progress.update(bar, advance=1, description=result["submission"])
 
-        try:
             grade_parallel(spec, submissions, options, on_result, jobs)
-        except GradingError as exc:
-            raise click.ClickException(str(exc)) from None
-    results.sort(key=lambda r: r["submission"])
-    report.render_summary(results, out)
+    except GradingError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:  # a stopped or failed batch still gets its overview of what it finished
+        results.sort(key=lambda r: r["submission"])
+        report.render_summary(results, out)
     _print_table(results)
     console.print(f"reports: {out / 'summary.html'} and {out}/<submission>/feedback.html")
     if fail_under is not None and any(_automatic_percent(r) < fail_under for r in results):
         sys.exit(1)
+
+
+def _stop(signum: int, _frame: Any) -> None:
+    """SIGTERM ends grading the way Ctrl-C does, so the summary is still written."""
+    raise SystemExit(128 + signum)
 
 
 def _automatic_percent(result: dict[str, Any]) -> float:
@@ -203,21 +224,30 @@ def doctor(assignment_name: str | None) -> None:
 
 
 @main.command()
-@click.option("--copies", default=5, show_default=True, help="Copies of every sample submission.")
+@click.option("--copies", default=5, show_default=True, type=click.IntRange(min=1),
+              help="Copies of every sample submission.")
 @click.option("--samples", type=click.Path(exists=True, file_okay=False, path_type=Path),
               default=Path("tests/submissions"), show_default=True)
 @assignment_option
 @layer_option
 @click.option("--warm-only", is_flag=True, help="Skip the (slow) fresh-process run.")
-@click.option("--jobs", "-j", default=1, show_default=True, help="Grading processes.")
+@click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Grading processes.")
+@click.option("--adversarial", is_flag=True,
+              help="Grade a hostile mix made from SAMPLES/reference instead (inputs as costly "
+              "for the grader as its caps allow) and watch the grader's memory.")
 def benchmark(copies: int, samples: Path, assignment_name: str | None, layer: str | None,
-              warm_only: bool, jobs: int) -> None:
-    """Print seconds per submission with fresh processes and with the warm start."""
+              warm_only: bool, jobs: int, adversarial: bool) -> None:
+    """Print seconds per submission with fresh processes and with the warm start, and the
+    grading processes' peak memory."""
     from . import benchmark as bench
 
     spec = _assignment(assignment_name)
+    if adversarial and not (samples / "reference").is_dir():
+        raise click.BadParameter(f"{samples} has no reference/ to build the mix from",
+                                 param_hint="--samples")
     modes = ("warm",) if warm_only else ("cold", "warm")
-    figures = bench.run(spec, samples, copies, layer, modes, jobs)
+    figures = bench.run(spec, samples, copies, layer, modes, jobs, adversarial)
     table = Table(title=f"grading speed on {bench.machine()}")
     for column in ("mode", "jobs", "submissions", "total s", "s per submission",
                    "CPU s per submission", "sandbox"):
@@ -227,4 +257,7 @@ def benchmark(copies: int, samples: Path, assignment_name: str | None, layer: st
         table.add_row(item.mode, str(item.jobs), str(item.submissions), f"{item.total_seconds:.1f}",
                       f"{item.per_submission:.3f}", cpu, item.layer)
     Console().print(table)
-    Console().print(f"peak resident memory: {bench.peak_memory_mib():.0f} MiB")
+    grader = max((f.grader_peak_mib for f in figures if f.grader_peak_mib), default=None)
+    if grader is not None:
+        Console().print(f"grader peak memory per grading process: {grader:.0f} MiB")
+    Console().print(f"peak resident memory, sandboxed workers included: {bench.peak_memory_mib():.0f} MiB")

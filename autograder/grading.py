@@ -15,6 +15,8 @@ import importlib.util
 import json
 import multiprocessing
 import platform
+import queue as queue_module
+import resource
 import sys
 import tempfile
 import time
@@ -33,8 +35,12 @@ from . import __version__
 from .assignment import Assignment
 from .checks import DETAIL_FIELDS, CheckFailed, CheckSpec, Deviation
 from .mistakes import Mistake, load_catalogue
+from .runtime.loader import notebook_code_cells
 from .sandbox import LoadResult, ProbeResult, Sandbox, TaskOutput
-from .submission import Submission, answers_text
+from .sanitise import plain, plain_text
+from .submission import MAX_NOTEBOOK_BYTES, Submission, answers_text
+
+GRADER_FAILED = "the grader failed on this submission"
 
 
 @dataclass
@@ -105,6 +111,7 @@ class SubmissionUnderTest:
         self.budget = sandbox.limits.submission_seconds
         self.sandbox_seconds = 0.0  # time spent waiting for this submission's code
         self.review: list[str] = []  # notes for the teacher: what a check could not rule out
+        self.failures: list[str] = []  # where the grader itself failed on this submission
 
     @contextlib.contextmanager
     def _spending(self) -> Iterator[None]:
@@ -205,14 +212,8 @@ class SubmissionUnderTest:
         if entry is None:
             return None
         if entry.endswith(".ipynb"):
-            from .runtime.loader import notebook_code_cells
-
-            try:
-                return "\n\n".join(notebook_code_cells(self.submission.files[entry]))
-            except (ValueError, RecursionError):
-                return None
+            return notebook_code(self.submission.files[entry])
         return self.submission.text(entry)
-
 
     def flag(self, note: str) -> None:
         """Ask a person to look at this submission (shown to the teacher, not the student):
@@ -228,13 +229,18 @@ class SubmissionUnderTest:
             if name.endswith(".py"):
                 found[name] = self.submission.text(name) or ""
             elif name == self.assignment.notebook:
-                from .runtime.loader import notebook_code_cells
-
-                try:
-                    found[name] = "\n\n".join(notebook_code_cells(self.submission.files[name]))
-                except (ValueError, RecursionError):
-                    found[name] = ""
+                found[name] = notebook_code(self.submission.files[name]) or ""
         return found
+
+
+@functools.lru_cache(maxsize=2)
+def notebook_code(raw: bytes) -> str | None:
+    """A notebook's code cells joined, read here with the submission's size caps (never
+    run); None when it is not a readable notebook. Static checks ask for it several times."""
+    try:
+        return "\n\n".join(notebook_code_cells(raw, max_bytes=MAX_NOTEBOOK_BYTES))
+    except (ValueError, RecursionError, MemoryError):
+        return None
 
 
 def probe_failure(result: ProbeResult, what: str) -> CheckFailed:
@@ -253,10 +259,35 @@ def probe_failure(result: ProbeResult, what: str) -> CheckFailed:
     return CheckFailed(f"{what} {words}: {result.error}", called=what)
 
 
-@functools.lru_cache(maxsize=4)
+# ast.parse holds about 750 bytes per character of literal-heavy code at its peak (measured
+# on Python 3.11: "x = (a, a, ...)", "(a,b),", "a[b],"; plain code takes far less). 150,000
+# characters, about nine times the reference solution, costs at most ~110 MiB per parse.
+MAX_PARSE_CHARS = 150_000
+
+
+class SourceTooLarge(Exception):
+    """The code is longer than static checks read (``MAX_PARSE_CHARS``): a static check
+    cannot vouch for it, so it must fail (or flag), never pass by default."""
+
+
 def parse_python(source: str) -> ast.AST | None:
-    """Parse untrusted source for static checks; None when it cannot be parsed safely.
-    Several checks read the same file, so the last few trees are kept (callers only read)."""
+    """Parse untrusted source for static checks; None when it is not valid Python.
+
+    Raises ``SourceTooLarge`` for code over ``MAX_PARSE_CHARS`` characters: parsing is the
+    one thing done to a student's code in the trusted process, and its memory grows with
+    the code (hundreds of bytes per character of literals), so it is bounded here. Several
+    checks read the same file, so the last few trees are kept (callers only read them).
+    """
+    if len(source) > MAX_PARSE_CHARS:
+        raise SourceTooLarge(
+            f"the code is {len(source):,} characters long, more than the {MAX_PARSE_CHARS:,} "
+            "the static checks read; they cannot vouch for it"
+        )
+    return _parse(source)
+
+
+@functools.lru_cache(maxsize=4)
+def _parse(source: str) -> ast.AST | None:
     try:
         return ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -312,6 +343,7 @@ class GradingPlugin:
         index = request.param
         if self.current is None or self.current[0] != index:
             self._finish_current()
+            self.sandbox.ready()  # a worker the last submission broke is replaced on no one's time
             under_test = SubmissionUnderTest(self.submissions[index], self.assignment, self.sandbox)
             self.current = (index, under_test, time.monotonic())
         return self.current[1]
@@ -376,7 +408,10 @@ class GradingPlugin:
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport:
         report = _plain_report(item, call)
         if report.when == "call" or (report.when == "setup" and not report.passed):
-            outcome = self._outcome(item, call, report)
+            try:
+                outcome = self._outcome(item, call, report)
+            except Exception as exc:  # the check's verdict could not be recorded
+                outcome = self._grader_failed(item, f"recording this check's outcome: {_describe(exc)}")
             index = item.callspec.params["submission"]
             self.outcomes.setdefault(index, {})[outcome.id] = outcome
         return report
@@ -409,25 +444,40 @@ class GradingPlugin:
             outcome.message = reason.removeprefix("Skipped: ")
             return outcome
         error = call.excinfo.value if call.excinfo is not None else None
+        if report.when == "setup":  # fixtures are the grader's own code, not the student's
+            return self._grader_failed(item, f"preparing this check: {_describe(error)}")
         if isinstance(error, CheckFailed):
             outcome.status = "failed"
             outcome.message = error.message
             outcome.hint = error.hint
-            outcome.called, outcome.expected, outcome.actual = error.called, error.expected, error.actual
-            outcome.deviation = _deviation(error.deviation)
+            outcome.called, outcome.expected, outcome.actual = (
+                _text_or_none(error.called), _text_or_none(error.expected), _text_or_none(error.actual))
+            outcome.deviation = plain(_deviation(error.deviation))
             outcome.mistakes = [self._mistake(m) for m in dict.fromkeys(error.mistakes)]
-            outcome.series = error.series
+            outcome.series = plain(list(error.series))
+            outcome.message, outcome.hint = plain_text(outcome.message), _text_or_none(outcome.hint)
         elif isinstance(error, AssertionError):
             outcome.status = "failed"
-            outcome.message = str(error).split("\nassert")[0][:2000] or "an assertion failed"
+            outcome.message = plain_text(error).split("\nassert")[0][:2000] or "an assertion failed"
         else:
             outcome.status = "error"
-            kind = type(error).__name__ if error is not None else "error"
             outcome.message = (
-                f"the check could not judge this submission ({kind}: {str(error)[:300]}); "
+                f"the check could not judge this submission ({_describe(error)}); "
                 "this usually means the code returned something of an unexpected form"
             )
         return outcome
+
+    def _grader_failed(self, item: pytest.Item, what: str) -> CheckOutcome:
+        """An error outcome for a check the grader itself failed on, flagged for the teacher."""
+        spec = _spec(item)
+        note = f"{GRADER_FAILED} ({spec.task}.{spec.name}): {what}"
+        if self.current is not None:
+            self.current[1].failures.append(note)
+        return CheckOutcome(
+            id=f"{spec.task}.{spec.name}", task=spec.task, title=spec.name, status="error",
+            score=0.0, max_score=spec.points, message=note, visibility=spec.visibility,
+            depends=list(spec.depends),
+        )  # fmt: skip
 
     def _mistake(self, mistake_id: str) -> dict[str, str]:
         mistake = self.catalogue.get(mistake_id)
@@ -436,13 +486,17 @@ class GradingPlugin:
         return mistake.for_feedback()
 
     def _finish_current(self) -> None:
+        """Hand the finished submission on; nothing it does may reach the next one."""
         if self.current is None:
             return
         index, under_test, started = self.current
-        under_test.close()
-        checks = list(self.outcomes.get(index, {}).values())
-        self.on_done(self.submissions[index], under_test, checks, time.monotonic() - started)
         self.current = None
+        try:
+            under_test.close()
+        except Exception as exc:
+            under_test.failures.append(f"{GRADER_FAILED}: closing its sandbox task: {_describe(exc)}")
+        checks = list(self.outcomes.pop(index, {}).values())
+        self.on_done(self.submissions[index], under_test, checks, time.monotonic() - started)
 
 
 def _plain_report(item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport:
@@ -475,6 +529,17 @@ def _spec(item: Any, required: bool = True) -> CheckSpec | None:
 
 def _deviation(deviation: Deviation | None) -> dict[str, Any] | None:
     return None if deviation is None else dict(deviation.__dict__)
+
+
+def _text_or_none(value: Any) -> str | None:
+    return None if value is None else plain_text(value)
+
+
+def _describe(error: BaseException | None) -> str:
+    """``Type: message`` of an exception, short, whatever its ``__str__`` does."""
+    if error is None:
+        return "error"
+    return f"{type(error).__name__}: {plain_text(error)[:300]}"
 
 
 @dataclass
@@ -540,7 +605,7 @@ def build_result(
     manual_task = next((t for t in assignment.tasks if t.manual), None)
     answers = answers_text(submission, manual_task.files, assignment.notebook) if manual_task else None
     automatic = sum(t["score"] or 0.0 for t in tasks)
-    return {
+    result = {
         "schema_version": 1,
         "kit_version": __version__,
         "assignment": assignment.name,
@@ -567,6 +632,66 @@ def build_result(
             "sandbox_s": round(under_test.sandbox_seconds, 4) if under_test else 0.0,
         },
     }
+    if under_test is not None and under_test.failures:
+        result["grader_failure"] = "; ".join(under_test.failures)
+    return plain(result)
+
+
+def result_skeleton(assignment: Assignment, name: str, sandbox: Sandbox | None = None) -> dict[str, Any]:
+    """What a result says before any check ran: who, which tasks, which sandbox."""
+    return {
+        "assignment": assignment.name,
+        "submission": name,
+        "max_score": assignment.max_score,
+        "tasks": [{"id": t.id, "title": t.title, "max_score": t.points, "manual": t.manual}
+                  for t in assignment.tasks],
+        "sandbox": {"layer": (sandbox.layer or "none") if sandbox else "unknown",
+                    "detail": sandbox.detail if sandbox else ""},
+        "seeds": {"assignment": assignment.seed},
+    }
+
+
+def failure_result(base: dict[str, Any], reason: str) -> dict[str, Any]:
+    """The result of a submission the grader failed on: no points, every automatic task
+    at 0, and ``grader_failure`` saying why, for the teacher to re-grade or look into.
+
+    ``base`` is a result (or ``result_skeleton``); only its identity, tasks and sandbox are
+    kept, each checked for shape, since whatever broke may have broken them too.
+    """
+    def text(value: Any, default: str) -> str:
+        return value if isinstance(value, str) else default
+
+    tasks = []
+    for task in base.get("tasks") if isinstance(base.get("tasks"), list) else []:
+        if isinstance(task, dict) and isinstance(task.get("max_score"), int | float):
+            manual = task.get("manual") is True
+            tasks.append({"id": text(task.get("id"), "?"), "title": text(task.get("title"), ""),
+                          "score": None if manual else 0.0, "max_score": task["max_score"],
+                          "manual": manual})  # fmt: skip
+    sandbox = base.get("sandbox") if isinstance(base.get("sandbox"), dict) else {}
+    layer = sandbox.get("layer")
+    note = f"{GRADER_FAILED}: {reason}"
+    max_score = base.get("max_score")
+    return plain({
+        "schema_version": 1,
+        "kit_version": __version__,
+        "assignment": text(base.get("assignment"), "?"),
+        "submission": text(base.get("submission"), "?"),
+        "score": 0.0,
+        "max_score": max_score if isinstance(max_score, int | float) else 0.0,
+        "manual_pending": any(t["manual"] for t in tasks),
+        "problems": [note],
+        "review": [],
+        "grader_failure": note,
+        "tasks": tasks,
+        "checks": [],
+        "answers": {"text": None, "manual_score": None, "comment": None},
+        "sandbox": {"layer": layer if layer in ("bwrap", "unshare", "rlimits", "none") else "unknown",
+                    "detail": text(sandbox.get("detail"), "")},
+        "seeds": base.get("seeds") if isinstance(base.get("seeds"), dict) else {},
+        "environment": {},
+        "timing": {"wall_s": 0.0, "sandbox_s": 0.0},
+    })
 
 
 class GradingError(Exception):
@@ -594,10 +719,24 @@ def grade_batch(
 
     due_passed = assignment.due is not None and datetime.now(UTC) >= assignment.due
 
+    reported: set[int] = set()
+
+    def report(sub: Submission, result: dict[str, Any]) -> None:
+        reported.add(id(sub))
+        try:
+            on_result(result)
+        except Exception as exc:  # a result that cannot be passed on becomes a failure
+            on_result(failure_result(result, f"handing on its result: {_describe(exc)}"))
+
     def done(sub: Submission, under_test: SubmissionUnderTest, checks: list[CheckOutcome],
              seconds: float) -> None:
-        on_result(build_result(assignment, sub, under_test, checks, sandbox, seconds, options.reveal,
-                               due_passed))  # fmt: skip
+        try:
+            result = build_result(assignment, sub, under_test, checks, sandbox, seconds,
+                                  options.reveal, due_passed)  # fmt: skip
+        except Exception as exc:
+            result = failure_result(result_skeleton(assignment, sub.name, sandbox),
+                                    f"building its result: {_describe(exc)}")
+        report(sub, result)
 
     plugin = GradingPlugin(assignment, submissions, sandbox, done)
     try:
@@ -618,23 +757,28 @@ def grade_batch(
         sandbox.shutdown()
     if plugin.collection_errors:
         raise GradingError("the check suite could not be collected:\n" + "\n".join(plugin.collection_errors))
-    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED) and submissions:
-        raise GradingError(f"pytest could not run the checks (exit code {int(code)})")
+    if code == pytest.ExitCode.USAGE_ERROR:
+        raise GradingError("pytest refused the check suite (exit code 4): see the message above")
+    for sub in submissions:  # the session stopped early: the rest still get a result
+        if id(sub) not in reported:
+            reason = f"the grading session stopped before it (pytest exit code {int(code)})"
+            report(sub, failure_result(result_skeleton(assignment, sub.name, sandbox), reason))
 
 
 def _grade_chunk(name: str, submissions: list[Submission], options: GradingOptions,
                  queue: multiprocessing.Queue) -> None:
-    """One parallel job: grade a share of the batch, sending each result as JSON text."""
+    """One grading job: grade a share of the batch, saying which submission it starts and
+    sending each result as JSON text, so the parent knows what a job that dies left undone."""
     from . import assignment as assignments
 
     try:
         def send(result: dict[str, Any]) -> None:
-            queue.put(("result", json.dumps(result)))
+            queue.put(("result", json.dumps(result, allow_nan=False)))
 
         grade_batch(assignments.load(name), submissions, options, send)
     except Exception as exc:  # reported to the parent, which raises GradingError
         queue.put(("error", f"{type(exc).__name__}: {exc}"))
-    queue.put(("done", ""))
+    queue.put(("peak", str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
 
 
 def grade_parallel(
@@ -643,35 +787,66 @@ def grade_parallel(
     options: GradingOptions,
     on_result: Callable[[dict[str, Any]], None],
     jobs: int,
+    peaks: list[float] | None = None,
 ) -> None:
-    """Grade with ``jobs`` processes, each with its own warm sandbox worker.
+    """Grade in ``jobs`` processes (one at least), each with its own warm sandbox worker, so
+    that nothing that kills a grading process (a crash in a native library, the kernel's
+    OOM killer) takes the batch with it.
 
-    Results cross between the grader's own processes as JSON text (they were built by
-    trusted code from validated data; nothing is pickled from a sandbox).
+    A job that dies costs the submission it was grading (the first of its share without a
+    result: a job grades its share in order), which gets a grader-failure result; the rest
+    of its share goes to a new job. Results cross between the grader's own processes as JSON
+    text (built by trusted code from sanitised data; nothing is pickled from a sandbox).
+    Each job that finishes adds its own peak resident memory (MiB) to ``peaks``.
     """
-    jobs = max(1, min(jobs, len(submissions)))
-    if jobs == 1:
-        grade_batch(assignment, submissions, options, on_result)
-        return
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    chunks = [submissions[i::jobs] for i in range(jobs)]
-    workers = [
-        context.Process(target=_grade_chunk, args=(assignment.name, chunk, options, queue), daemon=True)
-        for chunk in chunks
-    ]
-    for worker in workers:
-        worker.start()
-    errors, finished = [], 0
-    while finished < jobs:
-        kind, payload = queue.get()
+    pending = {s.name: s for s in submissions}
+    running: list[tuple[Any, list[str]]] = []  # each job's process and its share's names
+    errors: list[str] = []
+
+    def start(share: list[Submission]) -> None:
+        process = context.Process(target=_grade_chunk, daemon=True,
+                                  args=(assignment.name, share, options, queue))  # fmt: skip
+        process.start()
+        running.append((process, [s.name for s in share]))
+
+    def take(kind: str, payload: str) -> None:
         if kind == "result":
-            on_result(json.loads(payload))
+            result = json.loads(payload)
+            if pending.pop(result.get("submission"), None) is not None:
+                on_result(result)
         elif kind == "error":
             errors.append(payload)
-        else:
-            finished += 1
-    for worker in workers:
-        worker.join()
+        elif kind == "peak" and peaks is not None:
+            peaks.append(float(payload))
+
+    def fail(name: str, reason: str) -> None:
+        take("result", json.dumps(failure_result(result_skeleton(assignment, name), reason)))
+
+    jobs = max(1, min(jobs, len(submissions)))
+    for number in range(jobs if submissions else 0):
+        start(submissions[number::jobs])
+    while running:
+        try:
+            take(*queue.get(timeout=0.5))
+        except queue_module.Empty:
+            pass
+        for job in [j for j in running if not j[0].is_alive()]:
+            while True:  # what it sent before it ended
+                try:
+                    take(*queue.get(timeout=0.2))
+                except queue_module.Empty:
+                    break
+            running.remove(job)
+            process, names = job
+            left = [name for name in names if name in pending]
+            if left and not errors:
+                fail(left[0], f"its grading process ended (exit code {process.exitcode}) "
+                              "while grading it")  # fmt: skip
+                if left[1:]:
+                    start([pending[name] for name in left[1:]])
+    for name in list(pending):
+        fail(name, "its grading process ended before grading it")
     if errors:
-        raise GradingError("; ".join(errors))
+        raise GradingError("; ".join(dict.fromkeys(errors)))

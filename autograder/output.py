@@ -1,7 +1,8 @@
 """Write a batch's results: per submission ``result.json`` and feedback, then the summary.
 
 Each result is written as soon as it is ready (atomically), so a crash later in the batch
-never loses a finished student's grade.
+never loses a finished student's grade. A result whose reports cannot be rendered or
+written is replaced by a grader-failure result for that submission; the batch goes on.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from . import report
+from .grading import failure_result
+from .submission import BATCH_OUTPUTS
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
@@ -26,12 +29,39 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     os.replace(temp, path)
 
 
-def write_submission(out_dir: Path, result: dict[str, Any]) -> Path:
-    """``result.json``, ``feedback.html`` and ``feedback.md`` in ``out_dir/<submission>``."""
-    folder = out_dir / result["submission"]
+def submission_folder(out_dir: Path, name: Any) -> Path:
+    """``out_dir/<name>``, refusing a name that is not one plain folder beside the batch's
+    own files (``discover`` never makes such names; this guards against any other caller)."""
+    text = str(name)
+    if (not text or text in (".", "..") or "/" in text or "\0" in text
+            or text.casefold() in {n.casefold() for n in BATCH_OUTPUTS}):  # fmt: skip
+        raise ValueError(f"{text!r} cannot be a submission's folder name")
+    return out_dir / text
+
+
+def write_submission(out_dir: Path, result: dict[str, Any]) -> dict[str, Any]:
+    """``result.json``, ``feedback.html`` and ``feedback.md`` in ``out_dir/<submission>``;
+    returns the result written, which is a grader-failure result if the reports failed."""
+    folder = submission_folder(out_dir, result.get("submission"))
+    try:
+        _write_all(folder, result)
+        return result
+    except Exception as exc:  # the reports of one submission must not stop the batch
+        failed = failure_result(result, f"writing its reports: {type(exc).__name__}: {str(exc)[:300]}")
+    try:
+        _write_all(folder, failed)
+    except Exception:  # even the plain failure report fails: keep at least its result.json
+        write_json(folder / "result.json", failed)
+    return failed
+
+
+def _write_all(folder: Path, result: dict[str, Any]) -> None:
+    """Render everything first, then write: a rendering error leaves no half-written set."""
+    html, markdown = report.render_feedback_html(result), report.render_feedback_markdown(result)
+    json.dumps(result, allow_nan=False)  # raises here, before any file changes
+    report.write_text(folder / "feedback.html", html)
+    report.write_text(folder / "feedback.md", markdown)
     write_json(folder / "result.json", result)
-    report.render_feedback(result, folder)
-    return folder
 
 
 def load_results(out_dir: Path) -> list[dict[str, Any]]:
@@ -74,9 +104,9 @@ def apply_manual_scores(out_dir: Path, csv_path: Path, task: str = "answers") ->
             task_entry["score"] = score
             result["answers"]["manual_score"] = score
             result["answers"]["comment"] = (row.get("comment") or "").strip() or None
-    for result in results.values():
+    for name, result in results.items():
         result["manual_pending"] = any(t["manual"] and t["score"] is None for t in result["tasks"])
         result["score"] = round(sum(t["score"] or 0.0 for t in result["tasks"]), 6)
-        write_submission(out_dir, result)
+        results[name] = write_submission(out_dir, result)
     report.render_summary(list(results.values()), out_dir)
     return problems

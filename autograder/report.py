@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import csv
 import functools
+import html
 import io
 import math
 import re
@@ -31,6 +32,8 @@ from jinja2 import (
     select_autoescape,
 )
 from jinja2.nodes import EvalContext
+
+from .sanitise import as_float
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -59,6 +62,7 @@ SANDBOX_WORDS = {
     "unshare": "isolated with Linux namespaces",
     "rlimits": "resource limits only (no file system or network isolation)",
     "none": "NOT sandboxed",
+    "unknown": "not recorded: the grader failed before the code reached a sandbox",
 }
 CSV_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -97,7 +101,7 @@ def fmt_num(value: Any) -> str:
     """A score or count as people write it: 12, 12.5, 0.33; "—" when unknown."""
     if value is None:
         return "—"
-    number = float(value)
+    number = as_float(value)  # "inf" and "nan" as a sanitised result stores them
     if not math.isfinite(number):
         return str(number)
     if number == int(number) and abs(number) < 1e15:
@@ -105,12 +109,20 @@ def fmt_num(value: Any) -> str:
     return f"{number:.2f}".rstrip("0").rstrip(".")
 
 
-def _fmt_value(value: float | None) -> str:
-    return "a value that is not finite (NaN or infinity)" if value is None else f"{value:.6g}"
+def _fmt_value(value: Any) -> str:
+    """A number from a result: ``"inf"`` and ``"nan"`` (how non-finite values are stored)
+    are shown as such, None as not finite."""
+    if value is None:
+        return "a value that is not finite (NaN or infinity)"
+    number = as_float(value)
+    return f"{number:.6g}" if math.isfinite(number) else str(number)
 
 
-def _fmt_rel(rel: float) -> str:
-    return f"{rel * 100:.3g}%" if rel >= 0.01 else f"{rel:.2e}"
+def _fmt_rel(rel: Any) -> str:
+    number = as_float(rel)
+    if not math.isfinite(number):
+        return str(number)
+    return f"{number * 100:.3g}%" if number >= 0.01 else f"{number:.2e}"
 
 
 def deviation_line(deviation: Mapping[str, Any] | None) -> str | None:
@@ -123,7 +135,8 @@ def deviation_line(deviation: Mapping[str, Any] | None) -> str | None:
         f"got {_fmt_value(deviation.get('actual'))}"
     ]
     if deviation.get("abs_error") is not None:
-        parts.append(f"absolute error {deviation['abs_error']:.3g}")
+        error = as_float(deviation["abs_error"])
+        parts.append(f"absolute error {error:.3g}" if math.isfinite(error) else f"absolute error {error}")
     if deviation.get("rel_error") is not None:
         parts.append(f"relative error {_fmt_rel(deviation['rel_error'])}")
     return ", ".join(parts)
@@ -252,14 +265,25 @@ def _new_figure() -> tuple[Any, Any]:
     return figure, axes
 
 
+MAX_PLOT_POINTS = 20_000  # per line; a report plot shows a few hundred steps at most
+PLOT_RANGE = 1e150  # beyond this matplotlib's transforms overflow; such points are left out
+
+
+def _plottable(values: Any) -> list[float]:
+    """Numbers to draw: non-finite, unreadable and astronomically large ones become gaps."""
+    if not isinstance(values, list):
+        return []
+    numbers = (as_float(v) if v is not None else math.nan for v in values[:MAX_PLOT_POINTS])
+    return [v if math.isfinite(v) and abs(v) < PLOT_RANGE else math.nan for v in numbers]
+
+
 def plot_series(series: Mapping[str, Any]) -> str | None:
     """A check's ``series`` item drawn as a PNG data URI; None if it cannot be drawn."""
     try:
         figure, axes = _new_figure()
         drawn = False
         for index, line in enumerate(series.get("lines", [])[:12]):
-            ys = [math.nan if v is None else float(v) for v in line.get("y", [])]
-            xs = [math.nan if v is None else float(v) for v in line.get("x", [])]
+            ys, xs = _plottable(line.get("y")), _plottable(line.get("x"))
             if len(xs) != len(ys):
                 xs = list(range(len(ys)))
             if series.get("log_y"):
@@ -276,9 +300,9 @@ def plot_series(series: Mapping[str, Any]) -> str | None:
         if series.get("log_y") and drawn:
             axes.set_yscale("log")
         for name, setter in (("xlim", axes.set_xlim), ("ylim", axes.set_ylim)):
-            limits = series.get(name)
-            if isinstance(limits, list) and len(limits) == 2 and all(map(math.isfinite, limits)):
-                setter(*map(float, limits))
+            limits = _plottable(series.get(name))
+            if len(limits) == 2 and all(map(math.isfinite, limits)) and limits[0] < limits[1]:
+                setter(*limits)
         axes.set_title(_mpl_text(series.get("title", "")), fontsize=10)
         axes.set_xlabel(_mpl_text(series.get("xlabel", "")), fontsize=9)
         axes.set_ylabel(_mpl_text(series.get("ylabel", "")), fontsize=9)
@@ -475,7 +499,8 @@ def _render(name: str, **context: Any) -> str:
     return _environment().get_template(name).render(**context)
 
 
-def _write(path: Path, text: str) -> None:
+def write_text(path: Path, text: str) -> None:
+    """Write a report file as UTF-8 with Unix line ends, making its folder if needed."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="\n") as handle:
         handle.write(text)
@@ -507,8 +532,8 @@ def render_feedback_html(result: Mapping[str, Any]) -> str:
 def render_feedback(result: dict, out_dir: Path) -> None:
     """Write ``feedback.html`` and ``feedback.md`` for one submission into ``out_dir``."""
     out_dir = Path(out_dir)
-    _write(out_dir / "feedback.html", render_feedback_html(result))
-    _write(out_dir / "feedback.md", render_feedback_markdown(result))
+    write_text(out_dir / "feedback.html", render_feedback_html(result))
+    write_text(out_dir / "feedback.md", render_feedback_markdown(result))
 
 
 # --------------------------------------------------------------------------- summary
@@ -601,6 +626,8 @@ def summary_context(results: list[Mapping[str, Any]]) -> dict[str, Any]:
                 "problems": [clean_text(p) for p in result.get("problems") or []],
                 "errors": [{"id": c["id"], "message": _field(c.get("message", ""), 300)}
                            for c in errors],
+                "grader_failure": _field(result.get("grader_failure"), 2000),
+                "review": [_field(note, 2000) for note in result.get("review") or []],
                 "failed": sum(c["status"] == "failed" for c in result.get("checks", [])),
                 "layer": layer,
                 "wall_s": (result.get("timing") or {}).get("wall_s"),
@@ -624,6 +651,7 @@ def summary_context(results: list[Mapping[str, Any]]) -> dict[str, Any]:
         ],
         "slowest": sorted(timed, key=lambda r: (-r["wall_s"], r["name"]))[:10],
         "trouble": [r for r in rows if r["problems"] or r["errors"]],
+        "attention": [r for r in rows if r["grader_failure"] or r["review"]],
         "layers": sorted(Counter(r["layer"] for r in rows).items()),
         "unsandboxed": [r["name"] for r in rows if r["layer"] == "none"],
         "manual_pending": sum(r["manual_pending"] for r in rows),
@@ -642,7 +670,7 @@ def write_grades_csv(results: list[Mapping[str, Any]], path: Path) -> None:
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(["submission", "score", "max_score", *columns, "manual_pending",
-                         "problems"])
+                         "problems", "grader_failure", "review"])
         for result in sorted(results, key=lambda r: str(r["submission"])):
             by_task = {t["id"]: t.get("score") for t in result.get("tasks", [])}
             writer.writerow(
@@ -653,6 +681,8 @@ def write_grades_csv(results: list[Mapping[str, Any]], path: Path) -> None:
                     *(_csv_number(by_task.get(tid)) for tid in columns),
                     "true" if _manual_pending(result) else "false",
                     csv_text_cell("; ".join(result.get("problems") or [])),
+                    csv_text_cell(result.get("grader_failure") or ""),
+                    csv_text_cell("; ".join(result.get("review") or [])),
                 ]
             )
 
@@ -675,11 +705,32 @@ def write_mistakes_csv(results: list[Mapping[str, Any]], path: Path) -> None:
 
 
 def render_summary(results: list[dict], out_dir: Path) -> None:
-    """Write the class overview ``summary.html``, ``grades.csv`` and ``mistakes.csv``."""
+    """Write the class overview ``summary.html``, ``grades.csv`` and ``mistakes.csv``.
+
+    The tables come first, being the simplest; if the overview page cannot be rendered, a
+    plain page that lists the submissions and says why takes its place."""
     out_dir = Path(out_dir)
-    _write(out_dir / "summary.html", _render("summary.html.j2", s=summary_context(results)))
     write_grades_csv(results, out_dir / "grades.csv")
     write_mistakes_csv(results, out_dir / "mistakes.csv")
+    try:
+        page = _render("summary.html.j2", s=summary_context(results))
+    except Exception as exc:
+        page = _plain_summary(results, f"{type(exc).__name__}: {clean_text(exc)[:300]}")
+    write_text(out_dir / "summary.html", page)
+
+
+def _plain_summary(results: list[dict], reason: str) -> str:
+    """A bare class overview: every submission with its score, and why the full one failed."""
+    rows = "".join(
+        f"<tr><td>{html.escape(clean_text(r.get('submission')))}</td>"
+        f"<td>{html.escape(fmt_num(r.get('score')))}</td>"
+        f"<td>{html.escape(clean_text(r.get('grader_failure') or ''))}</td></tr>\n"
+        for r in results
+    )
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><meta charset=\"utf-8\"><title>class overview</title>\n"
+            f"<p>The full overview could not be drawn ({html.escape(reason)}); grades.csv has "
+            "every column.</p>\n<table><tr><th>Submission</th><th>Score</th><th>Grader failure</th></tr>\n"
+            f"{rows}</table>\n")
 
 
 # --------------------------------------------------------------------------- terminal

@@ -16,11 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .assignment import Assignment
+from .runtime.loader import cell_source, check_json_cost
 
 MAX_SOURCE_BYTES = 2 << 20
 MAX_NOTEBOOK_BYTES = 20 << 20
 MAX_ANSWERS_CHARS = 64 * 1024
+HEADING_CHARS = 200  # how much of a markdown cell is searched for an answers heading
 IGNORED_DIRS = {"__pycache__", ".ipynb_checkpoints", ".git"}
+# The batch's own output files sit beside the submissions' folders; a submission never
+# takes one of these names (``discover`` renames it), whatever its folder or notebook is called.
+BATCH_OUTPUTS = ("grades.csv", "mistakes.csv", "summary.html")
 
 
 @dataclass
@@ -100,10 +105,11 @@ def _check_notebook(submission: Submission, notebook: str) -> None:
     if data is None:
         return
     try:
+        check_json_cost(data, MAX_NOTEBOOK_BYTES)
         parsed = json.loads(data.decode("utf-8"))
         if not isinstance(parsed, dict) or not isinstance(parsed.get("cells"), list):
             raise ValueError("it has no list of cells")
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError, MemoryError) as exc:
         submission.problems.append(f"{notebook} is not a readable notebook ({exc})"[:300])
         del submission.files[notebook]
 
@@ -112,24 +118,31 @@ def notebook_answers(data: bytes) -> str | None:
     """The answers cell of a notebook: the one marked ``grade_id: answers``, else the
     markdown cells after a heading that mentions answers or questions."""
     try:
-        cells = json.loads(data.decode("utf-8")).get("cells", [])
-    except (UnicodeDecodeError, ValueError, AttributeError, RecursionError):
+        check_json_cost(data, MAX_NOTEBOOK_BYTES)
+        notebook = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError, MemoryError):
         return None
+    cells = notebook.get("cells") if isinstance(notebook, dict) else None
     texts = []
     collecting = False
     for cell in cells if isinstance(cells, list) else []:
         if not isinstance(cell, dict) or cell.get("cell_type") != "markdown":
             continue
-        source = cell.get("source", "")
-        source = "".join(map(str, source)) if isinstance(source, list) else str(source)
-        grade_id = (cell.get("metadata") or {}).get("nbgrader", {}).get("grade_id")
-        if grade_id == "answers":
+        source = cell_source(cell)
+        if _grade_id(cell) == "answers":
             return source
-        if re.match(r"\s*#+.*(answer|question)", source, re.IGNORECASE):
+        if re.match(r"\s*#+.*(answer|question)", source[:HEADING_CHARS], re.IGNORECASE):
             collecting = True
         if collecting:
             texts.append(source)
     return "\n\n".join(texts) or None
+
+
+def _grade_id(cell: dict) -> object:
+    """nbgrader's ``grade_id`` of a cell, or None when its metadata is not shaped that way."""
+    metadata = cell.get("metadata")
+    nbgrader = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+    return nbgrader.get("grade_id") if isinstance(nbgrader, dict) else None
 
 
 def answers_text(submission: Submission, files: tuple[str, ...], notebook: str) -> str | None:
@@ -149,7 +162,8 @@ def _safe_name(name: str) -> str:
 
 
 def discover(paths: list[Path], assignment: Assignment) -> list[Submission]:
-    """Expand the command line's paths into submissions with unique, file-system-safe names.
+    """Expand the command line's paths into submissions with unique, file-system-safe names
+    (none of them a name in ``BATCH_OUTPUTS``: ``grades.csv`` is graded as ``grades.csv-2``).
 
     A notebook or a folder holding homework files is one submission; a folder whose
     sub-folders hold them is a batch; a folder with neither is one (empty) submission.
@@ -172,12 +186,12 @@ def discover(paths: list[Path], assignment: Assignment) -> list[Submission]:
                 found += [(p.stem, p) for p in notebooks]
                 continue
         found.append((path.stem if path.is_file() else path.resolve().name, path))
-    submissions, used = [], set()
+    submissions, used = [], {n.casefold() for n in BATCH_OUTPUTS}
     for raw_name, path in found:
         name = base = _safe_name(raw_name)
         counter = 2
-        while name in used:
+        while name.casefold() in used:
             name, counter = f"{base}-{counter}", counter + 1
-        used.add(name)
+        used.add(name.casefold())
         submissions.append(read_submission(path, assignment, name=name))
     return submissions

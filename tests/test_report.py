@@ -312,12 +312,12 @@ def test_grades_csv_columns_and_formula_guard(tmp_path: Path) -> None:
     with (tmp_path / "grades.csv").open(encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle))
     assert rows[0] == ["submission", "score", "max_score", "deep_net", "optimizer", "roots",
-                       "answers", "manual_pending", "problems"]
+                       "answers", "manual_pending", "problems", "grader_failure", "review"]
     by_name = {row[0]: row for row in rows[1:]}
-    assert by_name["alice"] == ["alice", "41", "100", "25", "16", "0", "", "true", ""]
+    assert by_name["alice"] == ["alice", "41", "100", "25", "16", "0", "", "true", "", "", ""]
     assert by_name["carol"][1:8] == ["100", "100", "25", "40", "25", "10", "false"]
     formula = by_name["'=HYPERLINK(\"http://x\")"]
-    assert formula[-1] == "'+1 file missing; @SUM"
+    assert formula[-3] == "'+1 file missing; @SUM"
     for row in rows[1:]:
         assert not row[0].startswith(("=", "+", "-", "@"))
 

@@ -17,6 +17,9 @@ from types import ModuleType
 from typing import Any
 
 MAX_MESSAGE = 2000
+# A real notebook holds a few thousand values (cells, lines of source, outputs); a million
+# of the costliest kind (small nested objects) parse into about 100 MiB (measured).
+MAX_JSON_ITEMS = 1_000_000
 
 
 def short_traceback(exc: BaseException, student_dir: str) -> str:
@@ -41,8 +44,28 @@ def load_module(path: Path) -> dict[str, Any]:
     return vars(module)
 
 
-def notebook_code_cells(raw: bytes) -> list[str]:
-    """The source of each code cell of an ``.ipynb`` file, magics and shell lines removed."""
+def check_json_cost(raw: bytes, max_bytes: int, max_items: int = MAX_JSON_ITEMS) -> None:
+    """Refuse JSON whose parse would cost more than its size suggests.
+
+    ``json.loads`` builds an object per value, so memory follows the number of values, not
+    the bytes: ``[{},{},...]`` holds ~64 bytes per 3 bytes of file. Every value but the
+    first follows a comma or opens a container, so counting those bounds it cheaply.
+    """
+    if len(raw) > max_bytes:
+        raise ValueError(f"it is {len(raw):,} bytes, over the {max_bytes:,} read here")
+    items = raw.count(b",") + raw.count(b"[") + raw.count(b"{")
+    if items > max_items:
+        raise ValueError(f"it holds about {items:,} JSON values, over the {max_items:,} read here")
+
+
+def notebook_code_cells(raw: bytes, max_bytes: int | None = None) -> list[str]:
+    """The source of each code cell of an ``.ipynb`` file, magics and shell lines removed.
+
+    With ``max_bytes`` (the trusted side, which must bound its cost) a notebook over that
+    size or with too many JSON values is refused with ValueError before it is parsed.
+    """
+    if max_bytes is not None:
+        check_json_cost(raw, max_bytes)
     notebook = json.loads(raw.decode("utf-8", errors="replace"))
     cells = notebook.get("cells") if isinstance(notebook, dict) else None
     if not isinstance(cells, list):
@@ -51,11 +74,16 @@ def notebook_code_cells(raw: bytes) -> list[str]:
     for cell in cells:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
-        source = cell.get("source", "")
-        if isinstance(source, list):
-            source = "".join(str(part) for part in source)
-        sources.append(strip_ipython(str(source)))
+        sources.append(strip_ipython(cell_source(cell)))
     return sources
+
+
+def cell_source(cell: dict) -> str:
+    """A cell's text: nbformat stores a string or a list of strings; anything else is none."""
+    source = cell.get("source", "")
+    if isinstance(source, list):
+        return "".join(part for part in source if isinstance(part, str))
+    return source if isinstance(source, str) else ""
 
 
 def strip_ipython(source: str) -> str:
