@@ -7,14 +7,15 @@ run on the same inputs in this process. Where a class goes wrong, the trajectory
 compared with re-implementations of known mistakes (``variants.py``), and a mistake is named
 only when the student's numbers reproduce it.
 
-Whether the update is written by hand is judged twice: in the sandbox a trap records calls of
-torch's own optimizer classes and update functions while the student's class runs, and here the
-source is parsed (never run) and searched for references to them inside the four classes.
+Whether the update is written by hand is judged on every file and notebook cell the task can
+import, read here and never run (``handwritten.py``); a trap in the sandbox that records calls of
+torch's own optimizers adds evidence but cannot clear anyone, since code in the sandbox can undo
+it. Behaviour is compared too: where a class's updates are bit-identical to torch's own optimizer
+run here on the same inputs, and the reference's are not, the teacher gets a review flag.
 """
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,9 +31,9 @@ from autograder.checks import (
     expect,
     suite_module,
 )
-from autograder.grading import parse_python
 
 V = suite_module(__file__, "variants.py")
+H = suite_module(__file__, "handwritten.py")
 TASK = "optimizer"
 LOADS = ["optimizer.loads"]
 # Checks of the update rules count only for rules written by hand: torch's own optimizers
@@ -273,6 +274,32 @@ def _bowl_series(submission: Any, reference: Any, cls: str) -> list[dict[str, An
              "ylabel": "y", "log_y": False, "lines": lines, **frame}]  # fmt: skip
 
 
+def _bit_identical(got: dict, runs: Sequence[dict]) -> bool:
+    """Whether a run's trajectory equals, bit for bit, one of the given runs'."""
+    mine = got.get("trajectory")
+    if not isinstance(mine, list):
+        return False
+    def same(theirs: Any) -> bool:
+        return isinstance(theirs, list) and len(theirs) == len(mine) and all(
+            np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(mine, theirs, strict=True)
+        )
+
+    return any(same(run.get("trajectory")) for run in runs)
+
+
+def _flag_torch_twin(submission: Any, cls: str, got: dict, want: dict, **args: Any) -> None:
+    """Flag for review a run bit-identical to torch's own optimizer run here, where that says
+    something: only when the reference's own run differs from torch's in some bit (for AdaGrad
+    and RMSprop the natural hand-written rule has exactly torch's arithmetic)."""
+    twins = V.torch_twin_runs(cls, "run_steps", **args)
+    if _bit_identical(got, twins) and not _bit_identical(want, twins):
+        submission.flag(
+            f"{cls}: updates bit-identical to torch.optim.{V.TORCH_TWINS[cls]} (the reference's "
+            "differ in the last bits): torch's optimizer in disguise, or a hand-written rule with "
+            "exactly torch's arithmetic; worth reading the code"
+        )
+
+
 def _matches_reference(submission: Any, reference: Any, rng: np.random.Generator, cls: str) -> None:
     params = _params(rng, SHAPES)
     grads = _grads(rng, SHAPES, STEPS)
@@ -280,6 +307,7 @@ def _matches_reference(submission: Any, reference: Any, rng: np.random.Generator
         what = _call(cls, kwargs, SHAPES, STEPS)
         got, want = _run_both(submission, reference, cls, what, params=params, grads=grads,
                               kwargs=kwargs)  # fmt: skip
+        _flag_torch_twin(submission, cls, got, want, params=params, grads=grads, kwargs=kwargs)
         try:
             _compare(cls, got, want, params, grads, what, kwargs=kwargs, hint=RULE_HINTS[cls])
         except CheckFailed as failure:
@@ -543,106 +571,6 @@ def test_state_dict_roundtrip(submission: Any, rng: np.random.Generator) -> None
 # --------------------------------------------------------------------------------------------
 # Written by hand, not borrowed from torch.optim
 
-FUNCTIONAL = {"adam", "adamw", "sgd", "adagrad", "rmsprop", "adamax", "nadam", "radam", "asgd",
-              "adadelta", "rprop", "_functional"}  # fmt: skip
-TORCH_OPTIMIZERS = {"ASGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax",
-                    "LBFGS", "Muon", "NAdam", "RAdam", "RMSprop", "Rprop", "SGD",
-                    "SparseAdam"}  # fmt: skip
-
-
-def _dotted(node: ast.AST) -> str | None:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-        return ".".join(reversed(parts))
-    return None
-
-
-def _forbidden(path: str) -> bool:
-    """Whether a fully resolved dotted name is one of torch's optimizers or update functions."""
-    parts = path.split(".")
-    if parts[:2] != ["torch", "optim"] or len(parts) < 3:
-        return False
-    return parts[2] in TORCH_OPTIMIZERS or parts[2] in FUNCTIONAL
-
-
-TAMPERING_NAMES = ("sys.modules", "importlib", "__import__", "builtins", "gc.get_objects")
-TAMPERING_STRINGS = ("probes", "_trap")
-
-
-def grader_tampering(source: str) -> list[str]:
-    """Lines of optimizer code that reach into the import machinery or name the grader's
-    probes: an optimizer has no reason to, and it is how the in-sandbox trap is undone or
-    torch's classes are fetched under a disguised name."""
-    tree = parse_python(source)
-    if tree is None:
-        return []
-    found = []
-    for node in ast.walk(tree):
-        line = getattr(node, "lineno", "?")
-        if isinstance(node, ast.Attribute | ast.Name):
-            dotted = _dotted(node) or ""
-            if any(dotted == n or dotted.startswith(n + ".") for n in TAMPERING_NAMES):
-                found.append(f"line {line} uses {dotted}")
-        elif isinstance(node, ast.Import | ast.ImportFrom):
-            names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
-            if any(n.split(".")[0] in ("importlib", "builtins", "gc") for n in names):
-                found.append(f"line {line} imports {', '.join(n for n in names if n)}")
-        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-            if any(marker in node.value for marker in TAMPERING_STRINGS):
-                found.append(f"line {line} names {node.value[:40]!r}")
-    return sorted(set(found))
-
-
-def torch_optimizer_references(source: str) -> list[str] | None:
-    """Lines inside the four classes (and the module-level functions they use) that refer to
-    torch's optimizers or update functions; None when the source cannot be parsed."""
-    tree = parse_python(source)
-    if tree is None:
-        return None
-    aliases: dict[str, str] = {}
-    definitions: dict[str, ast.AST] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    aliases[alias.asname] = alias.name
-                else:
-                    root = alias.name.split(".")[0]
-                    aliases[root] = root
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            for alias in node.names:
-                aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-    for node in getattr(tree, "body", []):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            definitions[node.name] = node
-    pending = [n for n in V.OPTIMIZERS if n in definitions]
-    seen: set[str] = set()
-    found: list[str] = []
-    while pending:
-        name = pending.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        inner = {id(n.value) for n in ast.walk(definitions[name]) if isinstance(n, ast.Attribute)}
-        for node in ast.walk(definitions[name]):
-            if id(node) in inner:
-                continue  # part of a longer dotted name, judged as a whole
-            dotted = _dotted(node) if isinstance(node, ast.Attribute | ast.Name) else None
-            if dotted is None:
-                continue
-            head, _, rest = dotted.partition(".")
-            if head in definitions and head not in seen:
-                pending.append(head)
-            origin = head if head in definitions else aliases.get(head, head)
-            resolved = origin + (f".{rest}" if rest else "")
-            if _forbidden(resolved):
-                found.append(f"line {getattr(node, 'lineno', '?')}: {dotted} ({resolved})")
-    return sorted(set(found))
-
 
 @check(TASK, points=2, depends=LOADS, visibility="hidden")
 def test_not_torch_optimizers(submission: Any, rng: np.random.Generator) -> None:
@@ -665,11 +593,9 @@ def test_not_torch_optimizers(submission: Any, rng: np.random.Generator) -> None
         calls = [str(c) for c in run.value.get("torch_calls", [])]
         if calls:
             evidence.append(f"{name}.step ran {', '.join(calls[:4])}")
-    source = submission.source(TASK)
-    references = torch_optimizer_references(source) if source is not None else None
-    if references:
-        evidence += [f"the source refers to {r}" for r in references[:6]]
-    evidence += grader_tampering(source or "")[:6]
+    entry = submission.submission.entry_for(submission.assignment.task(TASK).files,
+                                            submission.assignment.notebook)  # fmt: skip
+    evidence += H.findings(submission.sources(), entry or "", V.OPTIMIZERS)[:8]
     expect(bool(ran), "none of Adam, SGDMomentum, AdaGrad, RMSprop could take a step",
            called="step() of each class", hint="Implement step() first.")
     expect(

@@ -375,6 +375,39 @@ def matching_optimizer_mistakes(
     return found
 
 
+# torch's own optimizer for each homework class, and the ways torch can run its update: one
+# tensor at a time, all tensors at once (foreach), and the fused kernel.
+TORCH_TWINS = {"Adam": "Adam", "SGDMomentum": "SGD", "AdaGrad": "Adagrad", "RMSprop": "RMSprop"}
+TORCH_IMPLEMENTATIONS: tuple[dict[str, bool], ...] = ({"foreach": False}, {"foreach": True}, {"fused": True})
+
+
+def _torch_twin(cls: str, implementation: Mapping[str, bool]) -> type:
+    """torch's optimizer under the homework's name, with the homework's defaults."""
+    base = getattr(torch.optim, TORCH_TWINS[cls])
+
+    class Twin(base):  # type: ignore[misc, valid-type]
+        def __init__(self, params: Any, **kwargs: Any) -> None:
+            super().__init__(params, **{**DEFAULTS[cls], **kwargs, **implementation})
+
+    return Twin
+
+
+_TWINS = {(cls, i): _torch_twin(cls, implementation) for cls in OPTIMIZERS
+          for i, implementation in enumerate(TORCH_IMPLEMENTATIONS)}  # fmt: skip
+
+
+def torch_twin_runs(cls: str, probe: str, **args: Any) -> list[dict[str, Any]]:
+    """The probe run with torch's own optimizer in place of ``cls``, once per implementation
+    torch has for it (an implementation it lacks is left out)."""
+    runs = []
+    for i in range(len(TORCH_IMPLEMENTATIONS)):
+        try:
+            runs.append(run_reference_probe(probe, {cls: _TWINS[cls, i]}, cls=cls, **args))
+        except (RuntimeError, TypeError, ValueError):
+            continue
+    return runs
+
+
 def run_reference_optimizer(reference: Any, cls: str, probe: str, **args: Any) -> dict[str, Any]:
     """A probe run with the reference optimizer classes in place of the student's."""
     namespace = {name: getattr(reference.optimizer, name) for name in OPTIMIZERS}

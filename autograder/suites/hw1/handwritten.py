@@ -1,0 +1,406 @@
+"""Is the optimizers' code written by hand? A static reading of every file and notebook cell
+the optimizer task can import, in the trusted process (parsed, never run).
+
+The optimizer task's file (``optimizer.py``, or the notebook) may import its siblings, so the
+reading follows those imports and judges the code in two tiers:
+
+- the code the four optimizer classes can reach: their bodies and bases, and every definition
+  they name, in any file. Here torch's optimizers, their update functions and torch's private
+  fused kernels are forbidden outright, and so is anything that builds a name at run time
+  (``getattr`` with a computed name, ``__import__``, ``importlib``, ``eval``, ``sys.modules``,
+  ``vars(...)``, ``__dict__``, ...), which is how a forbidden name is hidden from this reading.
+- the code that runs at import time (module-level statements and what they call). It may use
+  torch's optimizers freely (a demo that passes ``torch.optim.Adam`` to ``solve``, or compares
+  with it), but it may not build names at run time either, bind the four names to anything but
+  a ``class`` statement, or change the classes or ``torch.optim`` after the fact.
+
+Code under ``if __name__ == "__main__":`` never runs when the grader imports a file; functions
+that nothing reaches never run at all. A file that is reached but cannot be read (not valid
+Python, or too large to parse safely) is itself a finding: what cannot be read cannot be judged.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from autograder.grading import parse_python
+
+TORCH_OPTIMIZERS = {"ASGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax",
+                    "LBFGS", "Muon", "NAdam", "RAdam", "RMSprop", "Rprop", "SGD",
+                    "SparseAdam"}  # fmt: skip
+FUNCTIONAL = {"adam", "adamw", "sgd", "adagrad", "rmsprop", "adamax", "nadam", "radam", "asgd",
+              "adadelta", "rprop", "_functional", "_adafactor", "_muon"}  # fmt: skip
+# Ways to reach code or names at run time that a reading of the source cannot follow.
+DYNAMIC_CALLS = {"__import__", "eval", "exec", "compile", "globals", "vars", "breakpoint"}
+DYNAMIC_MODULES = ("sys.modules", "sys._getframe", "importlib", "builtins", "gc", "ctypes",
+                   "inspect", "types.FunctionType", "types.ModuleType")  # fmt: skip
+DYNAMIC_ATTRIBUTES = {"__dict__", "__globals__", "__builtins__", "__subclasses__", "__code__",
+                      "__closure__", "__getattribute__", "__import__", "__loader__", "__spec__",
+                      "f_globals", "f_locals", "f_back"}  # fmt: skip
+NAME_FUNCTIONS = {"getattr", "setattr", "delattr", "hasattr"}
+MARKED_STRINGS = ("probes", "_trap", "_fused")
+# At import time a name computed at run time is suspect only on these (a demo may well pick
+# ``getattr(nn, name)``); in the optimizers' own code it is suspect on anything but self.
+GUARDED = ("torch", "torch.optim", "sys", "builtins", "importlib", "gc")
+
+
+def forbidden(dotted: str) -> bool:
+    """Whether a fully resolved dotted name is torch's optimizer code: an optimizer class, an
+    update function or its module, or a private kernel (fused updates, ``torch.ops``, ``_C``)."""
+    parts = dotted.split(".")
+    if parts[0] != "torch":
+        return False
+    if any(p.startswith("_fused") for p in parts) or parts[1:2] in (["ops"], ["_C"]):
+        return True
+    return (
+        parts[1:2] == ["optim"]
+        and len(parts) > 2
+        and (parts[2] in TORCH_OPTIMIZERS or parts[2] in FUNCTIONAL)
+    )
+
+
+def _dynamic_module(dotted: str) -> bool:
+    return any(dotted == m or dotted.startswith(m + ".") for m in DYNAMIC_MODULES)
+
+
+def _is_main_guard(node: ast.stmt) -> bool:
+    """``if __name__ == "__main__":``, either way round."""
+    if not isinstance(node, ast.If) or not isinstance(node.test, ast.Compare):
+        return False
+    sides = [node.test.left, *node.test.comparators]
+    names = [s for s in sides if isinstance(s, ast.Name) and s.id == "__name__"]
+    mains = [s for s in sides if isinstance(s, ast.Constant) and s.value == "__main__"]
+    return bool(names and mains)
+
+
+def _module_statements(body: Sequence[ast.stmt]) -> Iterator[ast.stmt]:
+    """Module-level statements that run on import, looking into if/try/with/for blocks (not
+    into functions or classes), leaving out ``__main__`` blocks."""
+    for node in body:
+        if _is_main_guard(node):
+            yield from _module_statements(getattr(node, "orelse", []))
+            continue
+        yield node
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        for name in ("body", "orelse", "finalbody"):
+            yield from _module_statements(getattr(node, name, []) or [])
+        for handler in getattr(node, "handlers", []) or []:
+            yield from _module_statements(handler.body)
+
+
+def _bound_names(node: ast.stmt) -> list[str]:
+    """Module-level names a statement binds (other than by def or class)."""
+    targets: list[ast.AST] = []
+    if isinstance(node, ast.Assign):
+        targets = list(node.targets)
+    elif isinstance(node, ast.AnnAssign | ast.AugAssign):
+        targets = [node.target]
+    elif isinstance(node, ast.For | ast.AsyncFor):
+        targets = [node.target]
+    elif isinstance(node, ast.With | ast.AsyncWith):
+        targets = [i.optional_vars for i in node.items if i.optional_vars is not None]
+    elif isinstance(node, ast.Import | ast.ImportFrom):
+        return [(a.asname or a.name).split(".")[0] for a in node.names if a.name != "*"]
+    names = []
+    for target in targets:
+        names += [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
+    return names
+
+
+@dataclass
+class _File:
+    """One parsed file: its imports resolved to dotted names, and its module-level names."""
+
+    name: str
+    tree: ast.Module
+    aliases: dict[str, str] = field(default_factory=dict)  # local name -> dotted origin
+    definitions: dict[str, list[ast.AST]] = field(default_factory=dict)
+    star_imports: list[str] = field(default_factory=list)  # sibling modules imported with *
+    imports: set[str] = field(default_factory=set)  # sibling modules it imports on load
+    top_level: list[ast.stmt] = field(default_factory=list)
+
+
+def _module_name(file_name: str) -> str:
+    return file_name.removesuffix(".py").replace("/", ".")
+
+
+def _read(name: str, tree: ast.Module, siblings: set[str]) -> _File:
+    file = _File(name, tree)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                root = alias.name.split(".")[0]
+                file.aliases[alias.asname or root] = alias.name if alias.asname else root
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            for alias in node.names:
+                if alias.name != "*":
+                    file.aliases[alias.asname or alias.name] = f"{module}.{alias.name}".lstrip(".")
+    file.top_level = list(_module_statements(tree.body))
+    for node in file.top_level:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            file.definitions.setdefault(node.name, []).append(node)
+            continue
+        for bound in _bound_names(node):
+            if not isinstance(node, ast.Import | ast.ImportFrom):
+                file.definitions.setdefault(bound, []).append(node)
+        if isinstance(node, ast.Import):
+            file.imports |= {a.name.split(".")[0] for a in node.names} & siblings
+        elif isinstance(node, ast.ImportFrom):
+            module = (node.module or "").split(".")[0]
+            if module in siblings:
+                file.imports.add(module)
+                if any(a.name == "*" for a in node.names):
+                    file.star_imports.append(module)
+            elif not module and node.level:  # from . import sibling
+                file.imports |= {a.name for a in node.names} & siblings
+    return file
+
+
+class Reading:
+    """The files the optimizer task can import, read from ``entry`` along its imports."""
+
+    def __init__(self, sources: dict[str, str], entry: str, classes: Sequence[str]):
+        self.classes = tuple(classes)
+        self.entry = entry
+        self.findings: list[str] = []
+        self.files: dict[str, _File] = {}
+        modules = {_module_name(n): n for n in sources if n.endswith(".py")}
+        pending = [entry]
+        while pending:
+            name = pending.pop()
+            if name in self.files or name not in sources:
+                continue
+            tree = parse_python(sources[name])
+            if not isinstance(tree, ast.Module):
+                self.findings.append(f"{name} could not be read (not valid Python, or too large "
+                                     "to parse safely), so its code cannot be checked")  # fmt: skip
+                continue
+            self.files[name] = _read(name, tree, set(modules))
+            pending += [modules[m] for m in self.files[name].imports]
+        self.modules = {m: n for m, n in modules.items() if n in self.files}
+
+    # -- resolving names -------------------------------------------------------------------
+    def resolve(self, file: _File, node: ast.AST) -> str | None:
+        """The dotted name an expression stands for (``getattr`` with a constant name
+        included), with the file's imports applied; None for anything else."""
+        if isinstance(node, ast.Name):
+            return node.id if node.id in file.definitions else file.aliases.get(node.id, node.id)
+        if isinstance(node, ast.Attribute):
+            owner = self.resolve(file, node.value)
+            return f"{owner}.{node.attr}" if owner else None
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr":
+            name = node.args[1] if len(node.args) >= 2 else None
+            if isinstance(name, ast.Constant) and isinstance(name.value, str):
+                owner = self.resolve(file, node.args[0])
+                return f"{owner}.{name.value}" if owner else None
+        return None
+
+    def _definition(self, file: _File, dotted: str) -> Iterator[tuple[_File, str]]:
+        """Where a resolved name is defined in the submission: this file, a sibling imported by
+        name or with ``*``."""
+        head, _, rest = dotted.partition(".")
+        if head in file.definitions:
+            yield file, head
+        elif head in self.modules and rest:
+            yield self.files[self.modules[head]], rest.split(".")[0]
+        else:
+            for module in file.star_imports:
+                if module in self.modules and head in self.files[self.modules[module]].definitions:
+                    yield self.files[self.modules[module]], head
+
+    # -- the two tiers ----------------------------------------------------------------------
+    def scan(self) -> list[str]:
+        """Every finding, as ``file line N: what`` lines."""
+        entry = self.files.get(self.entry)
+        if entry is None:
+            return self.findings
+        optimizer_code = self._reach([(entry, name) for name in self.classes
+                                      if name in entry.definitions], set())  # fmt: skip
+        for file, node in optimizer_code.values():
+            self._judge(file, ast.walk(node), strict=True)
+        import_time: list[tuple[_File, ast.AST]] = []
+        for file in self.files.values():
+            import_time += [(file, node) for node in file.top_level]
+        for file, node in import_time:
+            if (file.name, id(node)) not in optimizer_code:
+                self._judge(file, self._running(node), strict=False)
+        for file, node in self._called(import_time, optimizer_code).values():
+            self._judge(file, ast.walk(node), strict=False)
+        self._judge_bindings(entry)
+        return sorted(set(self.findings), key=self._order)
+
+    @staticmethod
+    def _order(finding: str) -> tuple[str, int, str]:
+        name, _, rest = finding.partition(" line ")
+        number = rest.split(":")[0]
+        return name, int(number) if number.isdigit() else 0, finding
+
+    def _reach(self, start: list[tuple[_File, str]], skip: set[tuple[str, int]]
+               ) -> dict[tuple[str, int], tuple[_File, ast.AST]]:  # fmt: skip
+        """Every definition the named ones use, in any file, by name."""
+        reached: dict[tuple[str, int], tuple[_File, ast.AST]] = {}
+        pending = list(start)
+        while pending:
+            file, name = pending.pop()
+            for node in file.definitions.get(name, []):
+                key = (file.name, id(node))
+                if key in reached or key in skip:
+                    continue
+                reached[key] = (file, node)
+                pending += self._used(file, node)
+        return reached
+
+    def _used(self, file: _File, node: ast.AST) -> list[tuple[_File, str]]:
+        used = []
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Name | ast.Attribute):
+                dotted = self.resolve(file, inner)
+                if dotted:
+                    used += list(self._definition(file, dotted))
+        return used
+
+    def _called(self, import_time: list[tuple[_File, ast.AST]],
+                optimizer_code: dict[tuple[str, int], tuple[_File, ast.AST]]
+                ) -> dict[tuple[str, int], tuple[_File, ast.AST]]:  # fmt: skip
+        """Definitions that import-time code uses; those only called there run at import time,
+        those handed on as values (callbacks, hooks) may run whenever: they join the optimizers'
+        code and are judged strictly."""
+        start: list[tuple[_File, str]] = []
+        handed_on: list[tuple[_File, str]] = []
+        for file, node in import_time:
+            called = {id(c.func) for c in ast.walk(node) if isinstance(c, ast.Call)}
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                continue  # the definition itself runs nothing until used
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Name | ast.Attribute):
+                    dotted = self.resolve(file, inner)
+                    for found in self._definition(file, dotted) if dotted else []:
+                        code = any(isinstance(d, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+                                   for d in found[0].definitions.get(found[1], []))  # fmt: skip
+                        if id(inner) in called:
+                            start.append(found)
+                        elif code:
+                            handed_on.append(found)
+        strict = self._reach(handed_on, set(optimizer_code))
+        for file, node in strict.values():
+            self._judge(file, ast.walk(node), strict=True)
+        return self._reach(start, set(optimizer_code) | set(strict))
+
+    # -- findings ---------------------------------------------------------------------------
+    def _where(self, file: _File, node: ast.AST) -> str:
+        return f"{file.name} line {getattr(node, 'lineno', '?')}"
+
+    def _judge(self, file: _File, nodes: Iterator[ast.AST], strict: bool) -> None:
+        """Findings among the given nodes; ``strict`` for the optimizers' own code."""
+        nodes = list(nodes)
+        inner = {id(n.value) for n in nodes if isinstance(n, ast.Attribute)}
+        docstrings = {id(n.value) for n in nodes if isinstance(n, ast.Expr)}
+        for node in nodes:
+            where = self._where(file, node)
+            if id(node) in inner or id(node) in docstrings:
+                continue  # part of a longer dotted name, judged as a whole; or a docstring
+            if isinstance(node, ast.Name | ast.Attribute):
+                if isinstance(node, ast.Attribute) and node.attr in DYNAMIC_ATTRIBUTES:
+                    self.findings.append(f"{where}: reads .{node.attr} (a namespace's contents)")
+                if isinstance(node, ast.Name) and node.id == "__builtins__":
+                    self.findings.append(f"{where}: uses __builtins__")
+                dotted = self.resolve(file, node)
+                if dotted and _dynamic_module(dotted):
+                    self.findings.append(f"{where}: uses {dotted}")
+                elif dotted and strict and forbidden(dotted):
+                    self.findings.append(f"{where}: uses torch's optimizer code {dotted}")
+            elif isinstance(node, ast.Call):
+                self._judge_call(file, node, where, strict)
+            elif isinstance(node, ast.Import | ast.ImportFrom):
+                modules = [a.name for a in node.names]
+                if isinstance(node, ast.ImportFrom):
+                    modules = [f"{node.module or ''}.{m}" for m in modules] + [node.module or ""]
+                for module in modules:
+                    if _dynamic_module(module) or (strict and forbidden(module)):
+                        self.findings.append(f"{where}: imports {module}")
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if any(marker in node.value for marker in MARKED_STRINGS):
+                    self.findings.append(f"{where}: names {node.value[:40]!r}")
+            elif isinstance(node, ast.Global):
+                for name in set(node.names) & set(self.classes):
+                    self.findings.append(f"{where}: rebinds {name} with `global {name}`")
+            if not strict and isinstance(node, ast.Assign | ast.AugAssign | ast.Delete):
+                targets = node.targets if isinstance(node, ast.Assign | ast.Delete) else [node.target]
+                for target in targets:
+                    self._judge_store(file, target, where)
+
+    def _running(self, top: ast.AST) -> Iterator[ast.AST]:
+        """The parts of a module-level statement that run on import: of a definition only its
+        decorators and defaults, and for a class its body's statements."""
+        if isinstance(top, ast.FunctionDef | ast.AsyncFunctionDef):
+            for part in [*top.decorator_list, *top.args.defaults, *top.args.kw_defaults]:
+                if part is not None:
+                    yield from ast.walk(part)
+        elif isinstance(top, ast.ClassDef):
+            for part in [*top.decorator_list, *top.bases, *top.keywords]:
+                yield from ast.walk(part)
+            for statement in top.body:
+                yield from self._running(statement)
+        else:
+            yield from ast.walk(top)
+
+    def _judge_call(self, file: _File, node: ast.Call, where: str, strict: bool) -> None:
+        function = node.func.id if isinstance(node.func, ast.Name) else None
+        if function in DYNAMIC_CALLS:
+            self.findings.append(f"{where}: calls {function}()")
+        elif function in NAME_FUNCTIONS:
+            owner = node.args[0] if node.args else None
+            name = node.args[1] if len(node.args) > 1 else None
+            own = isinstance(owner, ast.Name) and owner.id in ("self", "cls")
+            constant = isinstance(name, ast.Constant) and isinstance(name.value, str)
+            target = (self.resolve(file, owner) if owner is not None else None) or ""
+            guarded = target in GUARDED or target.split(".")[0] in self.classes + tuple(self.modules)
+            if not own and not constant and (strict or guarded):
+                self.findings.append(f"{where}: {function}() with a name computed at run time")
+            elif function in ("setattr", "delattr") and not own and not strict:
+                self._judge_store(file, node, where)
+            dotted = self.resolve(file, node)
+            if dotted and strict and forbidden(dotted):
+                self.findings.append(f"{where}: uses torch's optimizer code {dotted}")
+
+    def _judge_store(self, file: _File, target: ast.AST, where: str) -> None:
+        """An assignment, outside the optimizers' code, to an attribute of one of the four
+        classes (or a class they build on) or of torch.optim."""
+        if isinstance(target, ast.Call) and target.args:  # setattr(owner, ...)
+            owner: ast.AST = target.args[0]
+        elif isinstance(target, ast.Attribute | ast.Subscript):
+            owner = target.value
+        else:
+            return
+        while isinstance(owner, ast.Attribute | ast.Subscript):
+            owner = owner.value
+        dotted = self.resolve(file, owner) or ""
+        if dotted.startswith("torch.optim") or dotted.split(".")[0] in self.classes:
+            self.findings.append(f"{where}: changes {dotted} after it was defined")
+
+    def _judge_bindings(self, entry: _File) -> None:
+        """The four names must be bound by class statements in the task's file (an import or
+        an assignment can make them torch's own classes)."""
+        for node in entry.top_level:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                bound = [node.name]
+            elif isinstance(node, ast.ClassDef):
+                continue
+            else:
+                bound = _bound_names(node)
+            for name in set(bound) & set(self.classes):
+                self.findings.append(f"{self._where(entry, node)}: binds {name} without a class "
+                                     "statement")  # fmt: skip
+        for module in entry.star_imports:
+            sibling = self.files.get(self.modules.get(module, ""))
+            for name in set(self.classes) & set(sibling.definitions if sibling else ()):
+                self.findings.append(f"{self.entry}: takes {name} from {module} with `import *`")
+
+
+def findings(sources: dict[str, str], entry: str, classes: Sequence[str]) -> list[str]:
+    """What in the submission's code shows, or hides, the use of torch's optimizer code."""
+    return Reading(sources, entry, classes).scan()
