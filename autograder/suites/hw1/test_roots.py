@@ -1,9 +1,12 @@
 """Hidden checks of task 3: ``gradient_descent``, ``find_roots`` and ``solve``.
 
 ``gradient_descent`` gets derivatives written as polynomials (the seed's squared loss
-``(x² − 6x + 4)²`` among them) so the probe can count the calls and record where they were
-made; ``find_roots`` runs on quadratics whose roots are known here in closed form; ``solve``
-runs with torch's own ``Adam`` and ``SGD``, the trusted stand-ins for the homework's optimizers.
+``(x² − 6x + 4)²`` among them, and others drawn for each submission from its files' content,
+so that no table of known answers can pass) and is judged on its path: the probe records where
+grad was called, and every call must be where the rule x ← x − lr·grad(x), recomputed here,
+leads from the one before. ``find_roots`` runs on quadratics whose roots are known here in
+closed form; ``solve`` runs with torch's own ``Adam`` and ``SGD``, the trusted stand-ins for the
+homework's optimizers, and must return their k-th iterate for a few small k, recomputed here.
 
 Did ``find_roots`` really descend? The check ``uses_descent`` looks at behaviour only: while
 ``find_roots`` runs, the probe replaces the submission's module-level ``gradient_descent`` by a
@@ -21,6 +24,7 @@ point close to the answer was chosen; those need a person reading the code.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -119,51 +123,151 @@ def _loss_curve_series(grad_coefficients: Sequence[float], paths: dict[str, Any]
 # gradient_descent
 
 
+def drawn_rng(submission: Any, rng: np.random.Generator) -> np.random.Generator:
+    """A generator for inputs drawn per submission: from the check's seed and a digest of the
+    submission's files, so inputs differ between submissions and a re-grade draws the same."""
+    digest = hashlib.sha256()
+    for name, data in sorted(submission.submission.files.items()):
+        digest.update(hashlib.sha256(name.encode()).digest() + hashlib.sha256(data).digest())
+    return np.random.default_rng([int(rng.integers(1 << 32)), int.from_bytes(digest.digest()[:8], "little")])
+
+
+def _rule_path(coefficients: Sequence[float], x0: float, lr: float, steps: int) -> tuple[list[float], bool]:
+    """x0, x1, ... by x ← x − lr·grad(x) with grad evaluated as the probe does (Horner's rule on
+    Python floats), until a step is below 1e-10 or ``steps`` were taken; and whether it stopped."""
+    grad = V.probes()._polynomial(list(coefficients))
+    path = [float(x0)]
+    for _ in range(steps):
+        step = lr * grad(path[-1])
+        path.append(path[-1] - step)
+        if not np.isfinite(path[-1]):
+            return path, False
+        if abs(step) < 1e-10:
+            return path, True
+    return path, False
+
+
+def _off_the_rule(coefficients: Sequence[float], x0: float, lr: float, got: dict) -> str | None:
+    """Where the points grad was called at leave the rule x ← x − lr·grad(x) (None if they
+    never do): the first must be x0, each next one (repeats aside: a second call at the same x
+    is allowed) the step from the one before, and the result the last point or one step on."""
+    grad = V.probes()._polynomial(list(coefficients))
+    visited = np.asarray(got.get("visited"), dtype=np.float64).ravel()
+    points = [float(v) for i, v in enumerate(visited) if i == 0 or v != visited[i - 1]]
+
+    def near(actual: float, expected: float, step: float) -> bool:
+        return bool(abs(actual - expected) <= 1e-5 * abs(step) + 4e-7 * (1 + abs(expected)))
+
+    if not points:
+        return "grad was never called"
+    if not near(points[0], x0, 0.0):
+        return f"the first call of grad was at x = {points[0]:.10g}, not at x0 = {x0:g}"
+    for before, after in zip(points, points[1:], strict=False):
+        step = lr * grad(before)
+        if not near(after, before - step, step):
+            return (f"after grad({before:.10g}) the next call was at x = {after:.10g}, but "
+                    f"x − lr·grad(x) = {before - step:.10g}")  # fmt: skip
+    result = _number(got.get("result"))
+    last = points[-1]
+    if int(got.get("calls", 0)) <= visited.size and result is not None and not (
+        near(result, last, 0.0) or near(result, last - lr * grad(last), lr * grad(last))
+    ):
+        return (f"it returned {result:.10g}, but the last call of grad was at x = {last:.10g} "
+                f"(one more step gives {last - lr * grad(last):.10g})")  # fmt: skip
+    return None
+
+
 def _descend(submission: Any, reference: Any, coefficients: list[float], x0: float, lr: float,
              root: float, tolerance: float) -> None:  # fmt: skip
-    what = f"gradient_descent(grad, {x0:g}, {lr:g}) with grad(x) = {_polynomial(coefficients)}"
+    what = f"gradient_descent(grad, {x0:.6g}, {lr:.6g}) with grad(x) = {_polynomial(coefficients)}"
     got = submission.require(TASK, "gradient_descent", what=what, coefficients=coefficients,
                              x0=x0, lr=lr)  # fmt: skip
     x = _number(got.get("result"))
-    if x is not None and abs(x - root) <= tolerance:
+    off = _off_the_rule(coefficients, x0, lr, got)
+    if off is None and x is not None and abs(x - root) <= tolerance:
         return
     want = V.run_reference_probe(
         "gradient_descent", {"gradient_descent": reference.roots.gradient_descent},
         coefficients=coefficients, x0=x0, lr=lr,
     )  # fmt: skip
+    series = [_path_series("x at each call of grad", "x",
+                           {"your gradient_descent": got.get("visited"),
+                            "reference": want.get("visited")}, root),
+              _loss_curve_series(coefficients, {"your gradient_descent": got.get("visited"),
+                                                "reference": want.get("visited")})]  # fmt: skip
+    if off is not None:
+        raise CheckFailed(
+            f"{what} did not follow x ← x − lr·grad(x): {off}",
+            called=what,
+            expected="grad called at x0, then at each x the rule gives from the one before",
+            actual=off,
+            hint="Evaluate grad only at the points the descent visits: start at x0, repeat "
+            "x ← x − lr·grad(x) and return x once |lr·grad(x)| < tol.",
+            series=series,
+        )
     raise CheckFailed(
         f"{what} returned {_shown(got.get('result'))}, expected {root:.10g} within {tolerance:g}",
         called=what,
         expected=f"{root:.10g}",
         actual=_shown(got.get("result")),
         hint="Repeat x ← x − lr·grad(x) and stop as soon as |lr·grad(x)| < tol; return x.",
-        series=[_path_series("x at each call of grad", "x",
-                             {"your gradient_descent": got.get("visited"),
-                              "reference": want.get("visited")}, root),
-                _loss_curve_series(coefficients, {"your gradient_descent": got.get("visited"),
-                                                  "reference": want.get("visited")})],  # fmt: skip
+        series=series,
     )
 
 
+def _drawn_parabola(rng: np.random.Generator) -> tuple[list[float], float, float, float]:
+    """grad of k·(x − r)² with k and r drawn, a start 2 to 8 away, and an lr that converges:
+    (coefficients, x0, lr, the minimum)."""
+    k, r = float(rng.uniform(0.5, 3.0)), float(rng.uniform(-5.0, 5.0))
+    x0 = r + float(rng.choice([-1.0, 1.0]) * rng.uniform(2.0, 8.0))
+    lr = float(rng.uniform(0.05, 0.45)) / k  # each step shrinks x − r by 1 − 2·k·lr, in (0.1, 0.9)
+    return [2.0 * k, -2.0 * k * r], x0, lr, r
+
+
+def _drawn_squared_quadratic(rng: np.random.Generator) -> tuple[list[float], float, float, float]:
+    """grad of (a·(x − r1)·(x − r2))², a non-linear grad, from a start beyond one root, with an
+    lr under which the rule, run here, settles on that root: (coefficients, x0, lr, the root)."""
+    while True:
+        a = float(rng.choice([-1.0, 1.0]) * rng.uniform(0.3, 2.0))
+        low = float(rng.uniform(-4.0, 3.0))
+        high = low + float(rng.uniform(1.0, 4.0))
+        outside_high = bool(rng.random() < 0.5)
+        root = high if outside_high else low
+        x0 = root + (1.0 if outside_high else -1.0) * float(rng.uniform(0.3, 2.0))
+        coefficients = V.squared_loss_gradient(a, -a * (low + high), a * low * high)
+        curvature = 2 * (a * (high - low)) ** 2  # F''(root) = 2·f'(root)²
+        lr = float(rng.uniform(0.2, 0.8)) / curvature
+        path, settled = _rule_path(coefficients, x0, lr, 20_000)
+        if settled and abs(path[-1] - root) <= 1e-7:
+            return coefficients, x0, lr, root
+
+
 @check(TASK, points=2, depends=LOADS, visibility="hidden", show=("deviation", "series"))
-def test_gd_seed_from_outside(submission: Any, reference: Any) -> None:
-    """gradient_descent on (x² − 6x + 4)² goes from -10 and 10 to the nearer root."""
+def test_gd_seed_from_outside(submission: Any, reference: Any, rng: np.random.Generator) -> None:
+    """gradient_descent on (x² − 6x + 4)², and on a squared quadratic drawn for this grading,
+    follows x ← x − lr·grad(x) from outside the roots to the nearer one."""
     for x0, root in ((-10.0, V.SEED_ROOTS[0]), (10.0, V.SEED_ROOTS[1])):
         _descend(submission, reference, SEED_GRAD, x0, 1e-3, root, 1e-6)
+    coefficients, x0, lr, root = _drawn_squared_quadratic(drawn_rng(submission, rng))
+    _descend(submission, reference, coefficients, x0, lr, root, 1e-6)
 
 
 @check(TASK, points=2, depends=LOADS, visibility="hidden", show=("deviation", "series"))
 def test_gd_seed_near_vertex(submission: Any, reference: Any) -> None:
-    """gradient_descent on (x² − 6x + 4)² from just either side of x = 3 finds both roots."""
+    """gradient_descent on (x² − 6x + 4)² follows x ← x − lr·grad(x) from just either side of
+    x = 3 to both roots."""
     for x0, root in ((2.99, V.SEED_ROOTS[0]), (3.01, V.SEED_ROOTS[1])):
         _descend(submission, reference, SEED_GRAD, x0, 1e-3, root, 1e-6)
 
 
 @check(TASK, points=1, depends=LOADS, visibility="hidden", show=("deviation", "series"))
-def test_gd_simple_parabola(submission: Any, reference: Any) -> None:
-    """gradient_descent on (x − 2)² ends at 2."""
-    for x0, lr in ((-5.0, 0.1), (7.0, 0.45)):
-        _descend(submission, reference, PARABOLA_GRAD, x0, lr, 2.0, 1e-8)
+def test_gd_simple_parabola(submission: Any, reference: Any, rng: np.random.Generator) -> None:
+    """gradient_descent on parabolas drawn for this grading follows x ← x − lr·grad(x) to the
+    minimum."""
+    drawn = drawn_rng(submission, rng)
+    for _ in range(2):
+        coefficients, x0, lr, minimum = _drawn_parabola(drawn)
+        _descend(submission, reference, coefficients, x0, lr, minimum, 1e-8)
 
 
 def _expect_raises(submission: Any, what: str, error: str, args: dict[str, Any],
@@ -446,27 +550,57 @@ def test_find_roots_uses_descent(submission: Any) -> None:
 # solve with torch's optimizers
 
 
-def _solves(submission: Any, reference: Any, optimizer: str) -> None:
+def _solve_call(submission: Any, reference: Any, optimizer: str, max_iter: int) -> tuple[str, dict, dict]:
+    """solve(x0, torch.optim.<optimizer>, max_iter=..., **teacher's options) run by the student
+    and by the reference (torch's optimizer stepped here); returns the call shown, both runs."""
     case = V.solve_case("solve", optimizer)
-    x0, kwargs, max_iter, root = float(case["x0"]), dict(case["kwargs"]), int(case["max_iter"]), case["root"]
-    options = V.shown_options(kwargs)
-    what = f"solve({x0:g}, torch.optim.{optimizer}, max_iter={max_iter}, {options})"
+    x0, kwargs = float(case["x0"]), dict(case["kwargs"])
+    what = f"solve({x0:g}, torch.optim.{optimizer}, max_iter={max_iter}, {V.shown_options(kwargs)})"
     got = submission.require(TASK, "solve", what=what, optimizer=optimizer, x0=x0,
                              kwargs=kwargs, max_iter=max_iter)  # fmt: skip
+    want = V.run_reference_probe("solve", {"solve": reference.roots.solve}, optimizer=optimizer,
+                                 x0=x0, kwargs=kwargs, max_iter=max_iter)  # fmt: skip
+    return what, got, want
+
+
+def _solve_hint(got: dict) -> str:
+    unused = int(got.get("optimizers_built", 0)) == 0
+    return ("Build optimizer_cls([x], **optimizer_kwargs) once, then loop: zero_grad(), "
+            "loss = (x**2 - 6*x + 4)**2, loss.backward(), step(); return float(x)."
+            + (" The optimizer class passed in was never used." if unused else ""))  # fmt: skip
+
+
+def _solves(submission: Any, reference: Any, rng: np.random.Generator, optimizer: str) -> None:
+    """The k-th iterate for two small k drawn for this submission (a constant cannot be right),
+    then the root after the teacher's max_iter."""
+    drawn = drawn_rng(submission, rng)
+    for k in (int(drawn.integers(1, 4)), int(drawn.integers(4, 13))):
+        what, got, want = _solve_call(submission, reference, optimizer, k)
+        x, expected = _number(got.get("result")), _number(want.get("result"))
+        assert expected is not None
+        if x is not None and abs(x - expected) <= 1e-5 * (1 + abs(expected)):  # float32 allowed
+            continue
+        raise CheckFailed(
+            f"{what} returned {_shown(got.get('result'))}, expected x after {k} step(s) of "
+            f"torch.optim.{optimizer}: {expected:.10g}",
+            called=what,
+            expected=f"{expected:.10g}",
+            actual=_shown(got.get("result")),
+            hint=_solve_hint(got) + " With max_iter=k, take exactly k steps (stopping early only "
+            "once the loss is practically zero).",
+        )
+    case = V.solve_case("solve", optimizer)
+    what, got, want = _solve_call(submission, reference, optimizer, int(case["max_iter"]))
+    root = float(case["root"])
     x = _number(got.get("result"))
     if x is not None and abs(x - root) <= 1e-4:
         return
-    want = V.run_reference_probe("solve", {"solve": reference.roots.solve}, optimizer=optimizer,
-                                 x0=x0, kwargs=kwargs, max_iter=max_iter)  # fmt: skip
-    built = int(got.get("optimizers_built", 0))
     raise CheckFailed(
         f"{what} returned {_shown(got.get('result'))}, expected {root:.10g} within 1e-4",
         called=what,
         expected=f"{root:.10g}",
         actual=_shown(got.get("result")),
-        hint="Build optimizer_cls([x], **optimizer_kwargs) once, then loop: zero_grad(), "
-        "loss = (x**2 - 6*x + 4)**2, loss.backward(), step()."
-        + (" The optimizer class passed in was never used." if built == 0 else ""),
+        hint=_solve_hint(got),
         series=[_path_series(f"x after each step of torch.optim.{optimizer}", "x",
                              {"your solve": got.get("path"),
                               "reference solve": want.get("path")}, root)],  # fmt: skip
@@ -474,12 +608,14 @@ def _solves(submission: Any, reference: Any, optimizer: str) -> None:
 
 
 @check(TASK, points=2, depends=LOADS, visibility="hidden", show=("deviation", "series"))
-def test_solve_adam(submission: Any, reference: Any) -> None:
-    """solve(7, torch.optim.Adam, max_iter=150, lr=0.3, betas=(0.5, 0.99)) reaches the root 5.2361."""
-    _solves(submission, reference, "Adam")
+def test_solve_adam(submission: Any, reference: Any, rng: np.random.Generator) -> None:
+    """solve(7, torch.optim.Adam, lr=0.3, betas=(0.5, 0.99)) returns Adam's k-th iterate for
+    max_iter=k, and the root 5.2361 for max_iter=150."""
+    _solves(submission, reference, rng, "Adam")
 
 
 @check(TASK, points=2, depends=LOADS, visibility="hidden", show=("deviation", "series"))
-def test_solve_sgd(submission: Any, reference: Any) -> None:
-    """solve(-1, torch.optim.SGD, max_iter=100, lr=0.01, momentum=0.3) reaches the root 0.7639."""
-    _solves(submission, reference, "SGD")
+def test_solve_sgd(submission: Any, reference: Any, rng: np.random.Generator) -> None:
+    """solve(-1, torch.optim.SGD, lr=0.01, momentum=0.3) returns SGD's k-th iterate for
+    max_iter=k, and the root 0.7639 for max_iter=100."""
+    _solves(submission, reference, rng, "SGD")
