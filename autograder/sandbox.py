@@ -6,7 +6,7 @@ Layers, strongest first (the result and the report name the one used):
              namespaces; only /usr, the Python environment and the sandbox runtime are
              visible, read-only; a size-capped tmpfs holds the submission.
 ``unshare``  util-linux ``unshare`` as an unprivileged uid with the same namespaces and the
-             same read-only view of the file system, mounted by hand, then ``chroot``.
+             same read-only view of the file system, mounted by hand, then ``pivot_root``.
 ``rlimits``  a plain process as uid ``nobody``: limits and a uid drop, but the file system is
              as ``nobody`` sees it.
 ``none``     a plain process as the grading user. Grading still works; the report says loudly
@@ -37,9 +37,14 @@ from .runtime.worker import OutputCapture
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
 LAYERS = ("bwrap", "unshare", "rlimits", "none")
 NOBODY = 65534
+# How long past a task's own limit the worker may take to answer (it kills the task at the
+# limit and answers at once); a worker that misses this is stopped or stuck, and replaced.
+WORKER_MARGIN_SECONDS = 5.0
 LAUNCH = "import sys; sys.path.insert(0, sys.argv[1]); from runtime.worker import main; main(sys.argv[2:])"
 # Inside the namespace, before Python starts: a fresh root with read-only views of what the
-# worker needs, then chroot into it. Used by the ``unshare`` layer only.
+# worker needs, made the namespace's root with pivot_root (not chroot: the kernel refuses new
+# user namespaces, which each task needs, to a chrooted process), the host's root unmounted.
+# Used by the ``unshare`` layer only.
 UNSHARE_SETUP = r"""
 set -eu
 root=$(mktemp -d)
@@ -62,10 +67,14 @@ for node in null zero urandom random; do
 done
 mount --bind "$RUNTIME" "$root/opt/kit/runtime"; mount -o remount,bind,ro "$root/opt/kit/runtime"
 cp "$PROBES" "$root/opt/kit/probes.py"
+mkdir "$root/.old"
 mount -o remount,bind,ro "$root"
-cd "$root/tmp"
-exec env -i OMP_NUM_THREADS=1 HOME=/tmp PATH=/usr/bin:/bin /usr/sbin/chroot \
-  "$root" "$PYTHON" -I -c "$LAUNCH" /opt/kit /opt/kit/probes.py /tmp
+cd "$root"
+/usr/sbin/pivot_root . .old
+umount -l /.old
+cd /tmp
+exec env -i OMP_NUM_THREADS=1 HOME=/tmp PATH=/usr/bin:/bin \
+  "$PYTHON" -I -c "$LAUNCH" /opt/kit /opt/kit/probes.py /tmp
 """
 
 
@@ -278,6 +287,8 @@ class Sandbox:
         self._task_open = False
         self.cgroup: Cgroup | None = None
         self.cgroup_note = "not started"
+        self.isolation = "not started"  # how tasks are kept from the worker and each other
+        self.replacements: list[str] = []  # why the worker was replaced, most recent last
 
     @property
     def detail(self) -> str:
@@ -345,6 +356,7 @@ class Sandbox:
             stderr = self._stderr.text().strip().splitlines()[-3:] if self._stderr else []
             raise SandboxError(f"worker did not start ({exc}): {' | '.join(stderr)}") from None
         self.versions = {k: str(hello.get(k)) for k in ("python", "torch", "numpy")}
+        self.isolation = _text(hello.get("isolation"), 300) or "unknown"
 
     def _request(
         self,
@@ -366,7 +378,7 @@ class Sandbox:
         except BodyError as exc:
             return {"status": "bad_answer", "error": str(exc)}
         except (EOFError, OSError, TimeoutError, ProtocolError) as exc:
-            self._kill_worker()
+            self._replace(f"the worker stopped answering ({type(exc).__name__})")
             raise SandboxError(f"the worker stopped answering ({type(exc).__name__})") from None
         return answer
 
@@ -391,7 +403,7 @@ class Sandbox:
         limits["load_seconds"] = min(load_seconds or self.limits.load_seconds, self.limits.load_seconds)
         message = {"op": "open", "entry": entry, "limits": limits}
         try:
-            answer = self._request(message, limits["load_seconds"] + 30, blobs=files)
+            answer = self._request(message, limits["load_seconds"] + WORKER_MARGIN_SECONDS, blobs=files)
         except SandboxError as exc:
             return LoadResult("load_failed", error=str(exc))
         if answer.get("status") == "crashed" and self._out_of_memory():
@@ -407,7 +419,7 @@ class Sandbox:
             return ProbeResult("error", error="no task is open")
         limit = timeout or self.limits.call_seconds
         try:
-            answer = self._request({"op": "call", "timeout": limit}, limit + 30,
+            answer = self._request({"op": "call", "timeout": limit}, limit + WORKER_MARGIN_SECONDS,
                                    relayed={"probe": probe, "args": args})  # fmt: skip
         except SandboxError as exc:
             self._task_open = False
@@ -430,14 +442,32 @@ class Sandbox:
             return TaskOutput()
         self._task_open = False
         try:
-            answer = self._request({"op": "close"}, timeout=30)
+            answer = self._request({"op": "close"}, timeout=WORKER_MARGIN_SECONDS)
         except SandboxError:
             return TaskOutput(stderr="(the sandbox was restarted; output lost)")
+        changed = answer.get("changed")
+        if isinstance(changed, list) and changed:
+            # The task reached the worker: it must not serve anyone else.
+            self._replace(f"the task changed the worker's {', '.join(map(str, changed[:5]))}")
         return TaskOutput(
             stdout=_text(answer.get("stdout")) or "",
             stderr=_text(answer.get("stderr")) or "",
             truncated=bool(answer.get("truncated")),
         )
+
+    def ready(self) -> None:
+        """Make sure a healthy worker is waiting, so that replacing one that a submission
+        broke is charged to nobody's time budget (call it between submissions)."""
+        if self._task_open:
+            return
+        try:
+            self._ensure_worker()
+        except SandboxError:
+            pass  # the next open_task reports it
+
+    def _replace(self, reason: str) -> None:
+        self.replacements.append(reason)
+        self._kill_worker()
 
     def _out_of_memory(self) -> bool:
         return self.cgroup is not None and self.cgroup.new_oom_kill()

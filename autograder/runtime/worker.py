@@ -24,6 +24,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from . import isolation
 from .channel import Channel
 from .loader import load_module, load_notebook, short_traceback
 from .protocol import ProtocolError
@@ -158,8 +159,11 @@ def _run_probe(probes: Any, namespace: dict, request: dict, student_dir: str) ->
 class Worker:
     """Serves the grader's requests; at most one task child at a time."""
 
-    def __init__(self, channel: Channel, probes: Any, workroot: Path) -> None:
+    def __init__(self, channel: Channel, probes: Any, workroot: Path, isolation_problem: str | None) -> None:
         self.channel, self.probes, self.workroot = channel, probes, workroot
+        self.isolated = isolation_problem is None
+        self.isolation_problem = isolation_problem
+        self.health = isolation.WorkerHealth()
         self.child: TaskChild | None = None
         self.limits: dict[str, Any] = {}
         self.opened = 0
@@ -197,6 +201,7 @@ class Worker:
             "numpy": numpy.__version__,
             "uid": os.getuid(),
             "pid": os.getpid(),
+            "isolation": "namespaces" if self.isolated else f"health checks ({self.isolation_problem})",
         }
 
     def op_open(self, request: dict, blobs: dict) -> dict[str, Any]:
@@ -232,14 +237,17 @@ class Worker:
     def op_close(self, request: dict, blobs: dict) -> dict[str, Any]:
         child = self.child
         self._close_child()
+        # Anything the task changed of this worker means it must not serve another one.
+        changed = self.health.changes()
         if child is None:
-            return {"status": "ok", "stdout": "", "stderr": "", "truncated": False}
+            return {"status": "ok", "stdout": "", "stderr": "", "truncated": False, "changed": changed}
         return {
             "status": "ok",
             "stdout": child.stdout.text(),
             "stderr": child.stderr.text(),
             "truncated": bool(child.stdout.dropped or child.stderr.dropped),
             "exit_status": child.exit_status,
+            "changed": changed,
         }
 
     def _await(self, timeout: float, raw: bool = False) -> dict[str, Any] | bytes:
@@ -281,6 +289,8 @@ class Worker:
                 os.closerange(5, 65536)
                 sys.stdout = os.fdopen(1, "w", buffering=1, errors="replace")
                 sys.stderr = os.fdopen(2, "w", buffering=1, errors="replace")
+                if self.isolated:
+                    workdir = self._isolate(workdir)
                 _prefer_me_for_oom()
                 _set_limits(self.limits)
                 _child_main(workdir, entry, self.probes, Channel(3, 4))
@@ -294,6 +304,15 @@ class Worker:
         return TaskChild(
             pid, Channel(from_child_r, to_child_w), OutputCapture(out_r, cap), OutputCapture(err_r, cap)
         )
+
+    def _isolate(self, workdir: Path) -> Path:
+        """In the task's child: enter its own namespaces; this process stays behind as the
+        relay and the next one, pid 1 there, runs the task (see ``isolation``)."""
+        isolation.enter()
+        task = os.fork()
+        if task != 0:
+            isolation.relay_exit(task)
+        return isolation.seal(workdir, int(self.limits["tmpfs_mib"]) << 20)
 
     def _kill_tree(self) -> None:
         """Kill the task child and every process it started, daemons included.
@@ -397,6 +416,7 @@ def main(argv: list[str]) -> None:
         probes.warm_up()
     _prctl(PR_SET_DUMPABLE, 0)
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    isolation_problem = isolation.available()
     # The protocol owns fds 0 and 1; anything else printing to stdout must not corrupt it.
     channel = Channel(os.dup(0), os.dup(1))
     devnull = os.open(os.devnull, os.O_RDWR)
@@ -405,4 +425,4 @@ def main(argv: list[str]) -> None:
     sys.stdout = sys.stderr
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     channel.send({"status": "ready", "warm_seconds": time.monotonic() - started})
-    Worker(channel, probes, workroot).serve()
+    Worker(channel, probes, workroot, isolation_problem).serve()
