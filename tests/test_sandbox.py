@@ -95,19 +95,20 @@ def test_memory_bomb_is_stopped(any_sandbox):
 
 
 def test_output_flood_is_capped(any_sandbox):
-    started = time.monotonic()
+    """64 MiB on each stream, four thousand times the cap: the capture keeps the cap and drains
+    the rest without blocking the writer. The call gets a minute, far more than it needs even
+    on a busy machine, so the outcome does not depend on the load."""
     _, result, output = run(any_sandbox, """
         import sys
         def f():
             block = "x" * (1 << 20)
-            for _ in range(500):
+            for _ in range(64):
                 sys.stdout.write(block)
                 sys.stderr.write(block)
             return "done"
-    """)
+    """, timeout=60)
     assert result.ok and result.value == "done"
-    assert output.truncated and len(output.stdout) <= 16 * 1024
-    assert time.monotonic() - started < 30
+    assert output.truncated and len(output.stdout) <= 16 * 1024 and len(output.stderr) <= 16 * 1024
 
 
 def test_children_and_setsid_daemons_are_killed(any_sandbox):
