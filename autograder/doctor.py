@@ -86,7 +86,7 @@ def diagnose(probes: Path, limits: Limits | None = None) -> list[LayerReport]:
         sandbox = Sandbox(probes, limits, layer=layer)
         try:
             sandbox.start()
-            reports.append(LayerReport(layer, True, sandbox.detail))
+            reports.append(LayerReport(layer, True, f"{sandbox.detail}; tasks: {sandbox.isolation}"))
         except SandboxError as exc:
             reports.append(LayerReport(layer, False, sandbox.failures.get(layer, str(exc))))
         finally:

@@ -624,7 +624,7 @@ def build_result(
         },
         "answers": {"text": answers, "manual_score": None, "comment": None},
         "sandbox": {"layer": sandbox.layer or "none", "detail": sandbox.detail, "warm": sandbox.warm,
-                    "cgroup": sandbox.cgroup_note},
+                    "cgroup": sandbox.cgroup_note, "isolation": sandbox.isolation},
         "seeds": {"assignment": assignment.seed},
         "environment": environment(sandbox),
         "timing": {
