@@ -105,10 +105,10 @@ def worker_pid(sandbox: Sandbox) -> int:
     return min(found)[1]
 
 
-def worker_state(pid: int) -> tuple[str, str, str]:
-    """Its run state, nice value and resource limits, as the host sees them."""
+def worker_state(pid: int) -> tuple[bool, str, str]:
+    """Whether it is stopped, its nice value and its resource limits, as the host sees them."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return fields[0], fields[16], Path(f"/proc/{pid}/limits").read_text()
+    return fields[0] in ("T", "t"), fields[16], Path(f"/proc/{pid}/limits").read_text()
 
 
 @pytest.fixture(scope="module", params=("bwrap", "unshare", "rlimits", "none"))
@@ -214,3 +214,22 @@ def test_worker_health_notices_what_a_task_could_change():
     os.waitpid(pid, 0)
     assert f"rlimit {int(__import__('resource').RLIMIT_NOFILE)}" in changes
     assert "priority" in changes
+
+
+def test_a_locked_task_folder_does_not_block_the_next_task(sandbox):
+    """Folders a task made unreadable (its own folder included) are still emptied."""
+    _, locked, _ = run(sandbox, """
+        import os
+        def f():
+            os.makedirs("deep/deeper")
+            with open("deep/deeper/note", "w") as out:
+                out.write("left behind")
+            os.chmod("deep/deeper", 0)
+            os.chmod("deep", 0)
+            os.chmod(".", 0o100)
+            return "locked"
+    """)
+    assert locked.ok and locked.value == "locked"
+    _, found, _ = run(sandbox, "import os\ndef f():\n    return sorted(os.listdir('.'))\n")
+    assert found.ok and [name for name in found.value if name != "__pycache__"] == ["student.py"]
+    assert sandbox.replacements == []

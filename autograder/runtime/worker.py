@@ -238,7 +238,7 @@ class Worker:
         child = self.child
         self._close_child()
         # Anything the task changed of this worker means it must not serve another one.
-        changed = self.health.changes()
+        changed = self.health.changes() + self._leftovers()
         if child is None:
             return {"status": "ok", "stdout": "", "stderr": "", "truncated": False, "changed": changed}
         return {
@@ -355,12 +355,43 @@ class Worker:
 
     def _empty_workroot(self) -> None:
         """Remove everything a task left in the writable work root, so nothing a student
-        wrote is seen by the next submission."""
+        wrote is seen by the next submission; folders the task made unreadable are opened
+        up first. What still cannot be removed is reported by ``op_close`` as a change."""
         for entry in self.workroot.iterdir():
             if entry.is_dir() and not entry.is_symlink():
+                _open_up(entry)
                 shutil.rmtree(entry, ignore_errors=True)
             else:
                 entry.unlink(missing_ok=True)
+
+    def _leftovers(self) -> list[str]:
+        try:
+            return ["work folder"] if any(self.workroot.iterdir()) else []
+        except OSError:
+            return ["work folder"]
+
+
+def _open_up(top: Path) -> None:
+    """Give the owner full access to every folder under ``top`` (the task that locked them is
+    dead), walking with folder descriptors so that any depth and path length works."""
+    try:
+        os.chmod(top, 0o700)
+        stack = [os.open(top, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)]
+    except OSError:
+        return
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as entries:
+                names = [e.name for e in entries if e.is_dir(follow_symlinks=False)]
+            for name in names:
+                try:
+                    os.chmod(name, 0o700, dir_fd=folder)
+                    stack.append(os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=folder))
+                except OSError:
+                    continue
+        finally:
+            os.close(folder)
 
 
 def _children_of(pid: int) -> list[int]:
