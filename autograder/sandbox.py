@@ -74,7 +74,7 @@ cd "$root"
 umount -l /.old
 cd /tmp
 exec env -i OMP_NUM_THREADS=1 HOME=/tmp PATH=/usr/bin:/bin \
-  "$PYTHON" -I -c "$LAUNCH" /opt/kit /opt/kit/probes.py /tmp
+  "$PYTHON" -I -c "$LAUNCH" /opt/kit /opt/kit/probes.py /tmp "$TASKS"
 """
 
 
@@ -191,9 +191,14 @@ def _installed_kit_dirs() -> list[str]:
     return hidden
 
 
-def layer_command(layer: str, probes: Path, limits: Limits) -> tuple[list[str], str | None]:
-    """The command that starts the worker in ``layer``, and a work root to clean up, if any."""
+def layer_command(
+    layer: str, probes: Path, limits: Limits, isolate_tasks: bool = True
+) -> tuple[list[str], str | None]:
+    """The command that starts the worker in ``layer``, and a work root to clean up, if any.
+    ``isolate_tasks=False`` (only for the benchmark, to measure what isolation costs) runs
+    tasks in the worker's own namespaces."""
     mounts, python = _python_mounts()
+    tasks = "isolated" if isolate_tasks else "shared"
     if layer == "bwrap":
         bwrap = shutil.which("bwrap")
         if bwrap is None:
@@ -216,7 +221,7 @@ def layer_command(layer: str, probes: Path, limits: Limits) -> tuple[list[str], 
             "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/tmp", "--hostname", "sandbox",
             "--clearenv", "--setenv", "OMP_NUM_THREADS", "1", "--setenv", "HOME", "/tmp",
             "--setenv", "PATH", "/usr/bin:/bin",
-            python, "-I", "-c", LAUNCH, "/opt/kit", "/opt/kit/probes.py", "/tmp",
+            python, "-I", "-c", LAUNCH, "/opt/kit", "/opt/kit/probes.py", "/tmp", tasks,
         ]  # fmt: skip
         return command, None
     if layer == "unshare":
@@ -231,6 +236,7 @@ def layer_command(layer: str, probes: Path, limits: Limits) -> tuple[list[str], 
             "PROBES": str(probes),
             "PYTHON": python,
             "LAUNCH": LAUNCH,
+            "TASKS": tasks,
         }
         assignments = [f"{k}={v}" for k, v in env_setup.items()]
         command = _drop_to_nobody() + [
@@ -240,7 +246,7 @@ def layer_command(layer: str, probes: Path, limits: Limits) -> tuple[list[str], 
         ]  # fmt: skip
         return command, None
     workroot = tempfile.mkdtemp(prefix="autograder-work-")
-    launch = [sys.executable, "-I", "-c", LAUNCH, str(RUNTIME_DIR.parent), str(probes), workroot]
+    launch = [sys.executable, "-I", "-c", LAUNCH, str(RUNTIME_DIR.parent), str(probes), workroot, tasks]
     if layer == "rlimits":
         if not _is_root():
             raise SandboxError("the uid drop needs root; run as root or use another layer")
@@ -272,8 +278,10 @@ class Sandbox:
         limits: Limits | None = None,
         layer: str | None = None,
         warm: bool = True,
+        isolate_tasks: bool = True,
     ) -> None:
         self.probes = Path(probes).resolve()
+        self.isolate_tasks = isolate_tasks
         self.limits = limits or Limits()
         self.requested_layer = layer
         self.warm = warm
@@ -322,7 +330,7 @@ class Sandbox:
 
     def _start_layer(self, layer: str) -> None:
         self._make_cgroup()
-        command, self._workroot = layer_command(layer, self.probes, self.limits)
+        command, self._workroot = layer_command(layer, self.probes, self.limits, self.isolate_tasks)
         to_worker_r, to_worker_w = os.pipe()
         from_worker_r, from_worker_w = os.pipe()
         err_r, err_w = os.pipe()
