@@ -5,7 +5,14 @@ a process behind on the host, or reaches the network.
 
 Each case in ``tests/adversarial/<case>/`` is the reference with one attack put in, and its
 ``expected.toml`` gives the most each task may score (what the honest version scores) and, for
-honest code, the least. Lines between ``# attack: begin`` and ``# attack: end``, and lines
+honest code, the least. Its optional ``[setup]`` says what the test does to its copy:
+``from_reference`` (files copied from the reference), ``generate`` (files made at test time,
+see ``generate``), ``rename``, ``symlinks``, and ``name``: the submission's own name in the
+batch (a folder, or a notebook file when it ends in ``.ipynb``), for names that matter, such
+as ``grades.csv``. No case may make the grader itself fail (a ``grader_failure`` result)
+unless its expected.toml says ``grader_failure = true``.
+
+Lines between ``# attack: begin`` and ``# attack: end``, and lines
 ending in ``# attack``, are the attack; a ``# honest: <code>`` line is what the honest version
 has instead. With ``ADVERSARIAL_TWINS=1`` the honest versions are graded too and every
 ``max_score`` must equal what its honest version scores: run it after the hidden checks change.
@@ -25,6 +32,7 @@ hang, which cost ``call_seconds`` or ``load_seconds`` for every call that hangs.
 from __future__ import annotations
 
 import ast
+import csv
 import html
 import json
 import os
@@ -43,7 +51,10 @@ import numpy as np
 import pytest
 
 from autograder import assignment
+from autograder.grading import MAX_PARSE_CHARS
+from autograder.runtime.loader import notebook_code_cells
 from autograder.sandbox import LAYERS, Limits, Sandbox, SandboxError
+from autograder.submission import BATCH_OUTPUTS, discover
 
 TESTS = Path(__file__).resolve().parent
 PROJECT = TESTS.parent
@@ -114,6 +125,28 @@ def generate(kind: str, target: Path) -> None:
     elif kind == "truncated_notebook":
         raw = json.dumps(notebook_json(), indent=1).encode()
         target.write_bytes(raw[: int(len(raw) * 0.6)])
+    elif kind == "reference_notebook":
+        target.write_text(json.dumps(notebook_json()))
+    elif kind == "odd_metadata_notebook":
+        notebook = notebook_json()
+        odd = [None, [1, 2], "text", 7, {"nbgrader": None}, {"nbgrader": [1]},
+               {"nbgrader": {"grade_id": {"a": 1}}}]  # fmt: skip
+        for cell, metadata in zip(notebook["cells"], odd, strict=False):
+            cell["metadata"] = metadata
+        notebook["cells"][-1]["source"] = ["# Answers\n", 7, None, {"a": 1}, "see below"]
+        notebook["metadata"] = [1, 2]
+        target.write_text(json.dumps(notebook))
+    elif kind == "dead_code_notebook":  # parses into gigabytes of syntax tree if nothing stops it
+        dead = "if False:\n    _ = (" + "(a,b)," * ((3 << 20) // 6) + ")\n"
+        target.write_text(json.dumps(notebook_json([{"cell_type": "code", "metadata": {},
+                                                     "outputs": [], "source": dead}])))  # fmt: skip
+    elif kind == "dead_code_module":
+        text = (REFERENCE / target.name).read_text()
+        target.write_text(text + "\n_ = (" + "(a,b)," * (((2 << 20) - len(text) - 64) // 6) + ")\n")
+    elif kind == "json_values_notebook":  # millions of tiny JSON values, each a Python object
+        notebook = notebook_json()
+        notebook["metadata"] = {"x": [{}] * 3_000_000}
+        target.write_text(json.dumps(notebook, separators=(",", ":")))
     elif kind == "huge_notebook":
         head = json.dumps(notebook_json([{"cell_type": "markdown", "metadata": {}, "source": "@@FILLER@@"}]))
         before, after = head.split("@@FILLER@@")
@@ -130,8 +163,7 @@ def generate(kind: str, target: Path) -> None:
 def prepare(source: Path, target: Path, port: int, marker: str, honest: bool = False) -> None:
     """Copy a case for grading: without expected.toml, set up as its [setup] asks (files it
     leaves unchanged from the reference are stored once, in tests/submissions/reference)."""
-    setup = tomllib.loads((source / "expected.toml").read_text()).get("setup", {}) \
-        if (source / "expected.toml").is_file() else {}  # fmt: skip
+    setup = case_setup(source)
     target.mkdir(parents=True)
     for path in sorted(source.iterdir()):
         if path.name == "expected.toml" or not path.is_file() or path.name.startswith("."):
@@ -152,6 +184,26 @@ def prepare(source: Path, target: Path, port: int, marker: str, honest: bool = F
         generate(kind, target / name)
 
 
+def case_setup(source: Path) -> dict[str, Any]:
+    if not (source / "expected.toml").is_file():
+        return {}
+    return tomllib.loads((source / "expected.toml").read_text()).get("setup", {})
+
+
+def place(source: Path, batch: Path, default_name: str, port: int, marker: str,
+          honest: bool = False) -> Path:
+    """Prepare a case in the batch under its own ``[setup] name`` if it has one: a folder, or
+    the case's notebook as a notebook file of that name."""
+    name = case_setup(source).get("name", default_name)
+    if not name.endswith(".ipynb"):
+        prepare(source, batch / name, port, marker, honest)
+        return batch / name
+    scratch = batch.parent / "notebooks" / default_name
+    prepare(source, scratch, port, marker, honest)
+    shutil.move(scratch / HW1.notebook, batch / name)
+    return batch / name
+
+
 @dataclass
 class Graded:
     """The batch's results and everything the assertions look at afterwards."""
@@ -169,6 +221,7 @@ class Graded:
     seconds: float
     marker: str
     env_canary: str
+    sources: dict[str, Path]  # where each graded submission is in the batch
     connections: list[str] = field(default_factory=list)
 
 
@@ -217,12 +270,12 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Any:
         if want.get("needs_isolation") and layer not in ISOLATING:
             skipped[case] = f"the strongest layer here is {layer}, which does not isolate"
             continue
-        roles = {"case": f"{index:03d}a_{case}", "reference": f"{index:03d}b_{case}__reference"}
+        roles = {"reference": f"{index:03d}b_{case}__reference"}
+        roles["case"] = place(CORPUS / case, batch, f"{index:03d}a_{case}", port, marker).name
         for number, follower in enumerate(want.get("followed_by", [])):
             roles[follower] = f"{index:03d}c{number}_{case}__{follower}"
         if TWINS and has_attack_markers(CORPUS / case):
             roles["honest"] = f"{index:03d}d_{case}__honest"
-        prepare(CORPUS / case, batch / roles["case"], port, marker)
         prepare(REFERENCE, batch / roles["reference"], port, marker)
         for follower in want.get("followed_by", []):
             prepare(CORPUS / follower, batch / roles[follower], port, marker)
@@ -234,6 +287,11 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Any:
             prepare(CORPUS / case, cwd, port, marker)
         names[case] = roles
     cwd.mkdir(exist_ok=True)
+    shutil.rmtree(root / "notebooks", ignore_errors=True)
+    found = discover([batch], HW1)
+    graded_as = {s.path.name: s.name for s in found}  # what the grader calls them
+    sources = {s.name: s.path for s in found}
+    names = {case: {role: graded_as[name] for role, name in roles.items()} for case, roles in names.items()}
 
     started = time.time()
     clock = time.monotonic()
@@ -260,7 +318,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Any:
     finally:
         listener.close()
     yield Graded(results, names, baseline, layer, skipped, root, batch, out, cwd, started, seconds,
-                 marker, env_canary, connections)  # fmt: skip
+                 marker, env_canary, sources, connections)  # fmt: skip
     for path in batch.rglob("*"):  # pytest keeps recent temporary folders: drop the 200 MB files
         if path.is_file() and not path.is_symlink() and path.stat().st_size > 50 << 20:
             path.unlink()
@@ -340,6 +398,24 @@ def test_max_score_is_what_the_honest_version_scores(graded, case):
     result = case_result(graded, case, "honest")
     want = expected(case)["max_score"]
     assert task_scores(result) == {t: float(v) for t, v in want.items()}, failures(result)
+
+
+def test_batch_outputs_are_written_and_list_everyone(graded):
+    """The batch's own files exist as files whatever the submissions are called, and the
+    grades table has a row for every result."""
+    for name in BATCH_OUTPUTS:
+        assert (graded.out / name).is_file(), name
+    with (graded.out / "grades.csv").open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(r["submission"].lstrip("'") for r in rows) == sorted(graded.results)
+
+
+def test_no_case_makes_the_grader_fail(graded):
+    """A hostile submission is judged, not a reason for the grader to give up on it."""
+    failed = {name: r["grader_failure"] for name, r in graded.results.items() if "grader_failure" in r}
+    allowed = {graded.names[c]["case"] for c in CASES
+               if c in graded.names and expected(c).get("grader_failure")}  # fmt: skip
+    assert set(failed) <= allowed, {n: failed[n] for n in set(failed) - allowed}
 
 
 def test_strongest_layer_graded_everything(graded):
@@ -426,24 +502,35 @@ def readable_text(path: Path) -> str:
     return raw
 
 
-def own_lines(folder: Path) -> set[str]:
-    """Lines of a submission's own files (what it wrote is not a leak); links not followed."""
+def own_lines(place: Path) -> set[str]:
+    """Lines of a submission's own files, a notebook's code included (what it wrote is not a
+    leak); links not followed."""
     lines = set()
-    for path in folder.iterdir() if folder.is_dir() else []:
+    for path in place.iterdir() if place.is_dir() else [place]:
         if path.is_file() and not path.is_symlink():
-            lines |= {line.strip() for line in path.read_text(errors="replace").splitlines()}
+            text = path.read_text(errors="replace")
+            if path.suffix == ".ipynb":
+                try:
+                    text = "\n".join(notebook_code_cells(path.read_bytes(), max_bytes=20 << 20))
+                except (ValueError, RecursionError):
+                    pass
+            lines |= {line.strip() for line in text.splitlines()}
     return lines
 
 
-def find_leaks(out: Path, batch: Path, secrets: dict[str, str]) -> list[str]:
-    """Secret lines in the files the grader wrote, except lines of the submission's own files."""
+def find_leaks(out: Path, batch: Path, secrets: dict[str, str],
+               sources: dict[str, Path] | None = None) -> list[str]:
+    """Secret lines in the files the grader wrote, except lines of the submission's own files
+    (``sources``: where a graded name's files are, when it is not ``batch/<name>``)."""
+    sources = sources or {}
     every_submission = set().union(*(own_lines(p) for p in batch.iterdir()))
     leaks = []
     for path in sorted(out.rglob("*")):
         if not path.is_file() or path.suffix not in (".json", ".html", ".md", ".csv"):
             continue
         relative = path.relative_to(out)
-        allowed = own_lines(batch / relative.parts[0]) if len(relative.parts) > 1 else every_submission
+        own = sources.get(relative.parts[0], batch / relative.parts[0])
+        allowed = own_lines(own) if len(relative.parts) > 1 else every_submission
         text = readable_text(path)
         leaks += [f"{relative}: {line!r} (from {where})"
                   for line, where in secrets.items() if line not in allowed and line in text]  # fmt: skip
@@ -451,7 +538,7 @@ def find_leaks(out: Path, batch: Path, secrets: dict[str, str]) -> list[str]:
 
 
 def test_no_hidden_line_reaches_a_report(graded):
-    leaks = find_leaks(graded.out, graded.batch, secret_lines())
+    leaks = find_leaks(graded.out, graded.batch, secret_lines(), graded.sources)
     assert not leaks, "\n".join(leaks[:20])
 
 
@@ -552,6 +639,16 @@ def test_honest_version_strips_the_attack():
 
 
 def test_generated_files_are_what_their_names_say(tmp_path):
+    generate("dead_code_notebook", tmp_path / "hw1.ipynb")
+    code = "\n".join(notebook_code_cells(Path(tmp_path / "hw1.ipynb").read_bytes(), max_bytes=20 << 20))
+    assert MAX_PARSE_CHARS * 10 < len(code)
+    generate("json_values_notebook", tmp_path / "values.ipynb")
+    with pytest.raises(ValueError, match="JSON values"):
+        notebook_code_cells((tmp_path / "values.ipynb").read_bytes(), max_bytes=20 << 20)
+    generate("odd_metadata_notebook", tmp_path / "odd.ipynb")
+    assert json.loads((tmp_path / "odd.ipynb").read_text())["cells"][0]["metadata"] is None
+    generate("dead_code_module", tmp_path / "optimizer.py")
+    assert (2 << 20) - 100 < (tmp_path / "optimizer.py").stat().st_size <= 2 << 20
     generate("truncated_notebook", tmp_path / "a.ipynb")
     with pytest.raises(ValueError):
         json.loads((tmp_path / "a.ipynb").read_text())

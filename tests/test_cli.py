@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from autograder.cli import main
+from autograder.grading import failure_result, result_skeleton
 
 SAMPLES = Path(__file__).resolve().parent / "submissions"
 
@@ -84,6 +85,37 @@ def test_missing_path_is_a_usage_error(tmp_path):
     assert result.exit_code == 2 and "does not exist" in result.output
 
 
+@pytest.mark.parametrize("args", [
+    ["grade", "{samples}/reference", "--out", "{file}"],
+    ["grade", "{samples}/reference", "--out", "{file}/below"],
+    ["grade", "{samples}/reference", "--out", "{tmp}", "--jobs", "0"],
+    ["benchmark", "--copies", "0"],
+    ["benchmark", "--samples", "{tmp}", "--adversarial"],
+])
+def test_a_bad_command_line_gets_one_clear_line(tmp_path, args):
+    (tmp_path / "file").write_text("not a folder")
+    filled = [a.format(samples=SAMPLES, file=tmp_path / "file", tmp=tmp_path) for a in args]
+    result = CliRunner().invoke(main, filled)
+    assert result.exit_code in (1, 2), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    assert len([line for line in result.output.splitlines() if line.startswith("Error")]) == 1
+
+
+def test_the_summary_is_written_when_the_batch_fails(tmp_path, monkeypatch):
+    from autograder import cli
+
+    def broken(assignment, submissions, options, on_result, jobs):
+        on_result(failure_result(result_skeleton(assignment, submissions[0].name), "no reason"))
+        raise cli.GradingError("the sandbox could not start")
+
+    monkeypatch.setattr(cli, "grade_parallel", broken)
+    result = CliRunner().invoke(main, ["grade", str(SAMPLES / "reference"), "--out", str(tmp_path)])
+    assert result.exit_code == 1 and "the sandbox could not start" in result.output
+    assert "reference" in (tmp_path / "grades.csv").read_text()
+    assert (tmp_path / "summary.html").is_file() and (tmp_path / "mistakes.csv").is_file()
+
+
 def test_doctor_names_the_layer_it_will_use():
     result = CliRunner().invoke(main, ["doctor"])
     assert result.exit_code == 0, result.output
@@ -101,3 +133,15 @@ def test_benchmark_prints_its_figures(tmp_path):
     cells = [c.strip() for c in row.strip("│ ").split("│")]
     assert cells[:3] == ["warm", "1", "4"] and float(cells[4]) > 0 and float(cells[5]) > 0
     assert "peak resident memory" in result.output
+    assert "grader peak memory per grading process" in result.output
+
+
+def test_benchmark_grades_a_hostile_mix(tmp_path):
+    shutil.copytree(SAMPLES / "reference", tmp_path / "reference")
+    result = CliRunner().invoke(main, ["benchmark", "--samples", str(tmp_path), "--copies", "1",
+                                       "--warm-only", "--adversarial"], terminal_width=200)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines() if "warm" in line)
+    assert [c.strip() for c in row.strip("│ ").split("│")][:3] == ["warm", "1", "5"]
+    peak = float(result.output.split("grader peak memory per grading process:")[1].split()[0])
+    assert 0 < peak < 1024

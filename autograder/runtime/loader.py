@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -20,6 +21,7 @@ MAX_MESSAGE = 2000
 # A real notebook holds a few thousand values (cells, lines of source, outputs); a million
 # of the costliest kind (small nested objects) parse into about 100 MiB (measured).
 MAX_JSON_ITEMS = 1_000_000
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')  # one string, escapes included
 
 
 def short_traceback(exc: BaseException, student_dir: str) -> str:
@@ -49,11 +51,13 @@ def check_json_cost(raw: bytes, max_bytes: int, max_items: int = MAX_JSON_ITEMS)
 
     ``json.loads`` builds an object per value, so memory follows the number of values, not
     the bytes: ``[{},{},...]`` holds ~64 bytes per 3 bytes of file. Every value but the
-    first follows a comma or opens a container, so counting those bounds it cheaply.
+    first follows a comma or opens a container, so counting those outside strings (code
+    in a cell is full of commas) bounds it, in C and in well under a second at the size cap.
     """
     if len(raw) > max_bytes:
         raise ValueError(f"it is {len(raw):,} bytes, over the {max_bytes:,} read here")
-    items = raw.count(b",") + raw.count(b"[") + raw.count(b"{")
+    structure = _JSON_STRING.sub(b'""', raw)
+    items = structure.count(b",") + structure.count(b"[") + structure.count(b"{")
     if items > max_items:
         raise ValueError(f"it holds about {items:,} JSON values, over the {max_items:,} read here")
 
