@@ -77,7 +77,10 @@ def test_check_titles_state_the_settings() -> None:
     so they must be changed together."""
     roots = (HW1.suite_dir / "test_roots.py").read_text(encoding="utf-8")
     for case in V.solve_settings("solve"):
-        assert f"solve({case['x0']:g}, torch.optim.{case['optimizer']}, max_iter={case['max_iter']}," in roots
+        options = V.shown_options(case["kwargs"])
+        title = f"solve({case['x0']:g}, torch.optim.{case['optimizer']}, max_iter=k, {options})"
+        assert title in " ".join(roots.split())
+        assert f"the root {case['root']:.4f} for k={case['max_iter']}." in roots
     optimizer = (HW1.suite_dir / "test_optimizer.py").read_text(encoding="utf-8")
     for case in V.solve_settings("minimise"):
         assert f"{case['optimizer']} drives x from {case['x0']:g} to the root {case['root']:.4f}" in optimizer

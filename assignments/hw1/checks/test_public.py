@@ -92,7 +92,28 @@ def test_public_adam_first_step(submission: Any) -> None:
     )
 
 
-@check("roots", points=2, depends=["roots.loads"])
+@check("roots", points=0, depends=["roots.loads"])
+def test_public_gd_follows_rule(submission: Any) -> None:
+    """gradient_descent(grad, -5, 0.1) on (x − 2)² calls grad at -5, then at each x − 0.1·grad(x)
+    in turn, and ends at 2: the path is checked, not only where it ends."""
+    what = "gradient_descent(grad, -5, 0.1) with grad(x) = 2x - 4"
+    got = submission.require("roots", "gradient_descent", what=what, coefficients=[2.0, -4.0],
+                             x0=-5.0, lr=0.1)  # fmt: skip
+    visited = as_float_array(got.get("visited"), what="the x's grad was called at").ravel()
+    points = [float(v) for i, v in enumerate(visited) if i == 0 or v != visited[i - 1]]
+    expected = [-5.0]  # a second call of grad at the same x is allowed, so repeats are dropped
+    while len(expected) < max(len(points), 1):
+        expected.append(expected[-1] - 0.1 * (2 * expected[-1] - 4))
+    expect_close(points, expected, what="the x's grad was called at", called=what, rtol=1e-6,
+                 atol=1e-9, hint="Call grad only where the descent is: start at x0 and repeat "
+                 "x ← x − lr·grad(x).")  # fmt: skip
+    result = got.get("result", {}).get("value") if isinstance(got.get("result"), dict) else None
+    expect_close([result if isinstance(result, float) else float("nan")], [2.0],
+                 what=f"the result of {what}", called=what, rtol=0, atol=1e-8,
+                 hint="Stop once |lr·grad(x)| < tol and return x.")  # fmt: skip
+
+
+@check("roots", points=2, depends=["roots.public_gd_follows_rule"])
 def test_public_find_roots_seed(submission: Any) -> None:
     """find_roots(1, -6, 4) returns [0.7639, 5.2361] (3 ∓ √5), each within 1e-4."""
     what = "find_roots(1, -6, 4)"

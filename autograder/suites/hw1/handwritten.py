@@ -22,6 +22,7 @@ Python, or too large to parse safely) is itself a finding: what cannot be read c
 from __future__ import annotations
 
 import ast
+import builtins
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -35,10 +36,12 @@ FUNCTIONAL = {"adam", "adamw", "sgd", "adagrad", "rmsprop", "adamax", "nadam", "
 # Ways to reach code or names at run time that a reading of the source cannot follow.
 DYNAMIC_CALLS = {"__import__", "eval", "exec", "compile", "globals", "vars", "breakpoint"}
 DYNAMIC_MODULES = ("sys.modules", "sys._getframe", "importlib", "builtins", "gc", "ctypes",
-                   "inspect", "types.FunctionType", "types.ModuleType")  # fmt: skip
+                   "inspect", "types.FunctionType", "types.ModuleType", "types.CodeType",
+                   "operator.attrgetter", "operator.methodcaller", "pickle", "marshal", "runpy",
+                   "pkgutil", "zipimport")  # fmt: skip
 DYNAMIC_ATTRIBUTES = {"__dict__", "__globals__", "__builtins__", "__subclasses__", "__code__",
                       "__closure__", "__getattribute__", "__import__", "__loader__", "__spec__",
-                      "f_globals", "f_locals", "f_back"}  # fmt: skip
+                      "__getattr__", "f_globals", "f_locals", "f_back"}  # fmt: skip
 NAME_FUNCTIONS = {"getattr", "setattr", "delattr", "hasattr"}
 MARKED_STRINGS = ("probes", "_trap", "_fused")
 # At import time a name computed at run time is suspect only on these (a demo may well pick
@@ -105,8 +108,14 @@ def _bound_names(node: ast.stmt) -> list[str]:
     elif isinstance(node, ast.Import | ast.ImportFrom):
         return [(a.asname or a.name).split(".")[0] for a in node.names if a.name != "*"]
     names = []
-    for target in targets:
-        names += [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
+    while targets:
+        target = targets.pop()
+        if isinstance(target, ast.Name):
+            names.append(target.id)
+        elif isinstance(target, ast.Tuple | ast.List):
+            targets += target.elts
+        elif isinstance(target, ast.Starred):
+            targets.append(target.value)
     return names
 
 
@@ -120,6 +129,7 @@ class _File:
     definitions: dict[str, list[ast.AST]] = field(default_factory=dict)
     star_imports: list[str] = field(default_factory=list)  # sibling modules imported with *
     imports: set[str] = field(default_factory=set)  # sibling modules it imports on load
+    torch_stars: list[str] = field(default_factory=list)  # torch modules imported with *
     top_level: list[ast.stmt] = field(default_factory=list)
 
 
@@ -139,6 +149,8 @@ def _read(name: str, tree: ast.Module, siblings: set[str]) -> _File:
             for alias in node.names:
                 if alias.name != "*":
                     file.aliases[alias.asname or alias.name] = f"{module}.{alias.name}".lstrip(".")
+                elif module.split(".")[0] == "torch":
+                    file.torch_stars.append(module)
     file.top_level = list(_module_statements(tree.body))
     for node in file.top_level:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
@@ -186,9 +198,25 @@ class Reading:
     # -- resolving names -------------------------------------------------------------------
     def resolve(self, file: _File, node: ast.AST) -> str | None:
         """The dotted name an expression stands for (``getattr`` with a constant name
-        included), with the file's imports applied; None for anything else."""
+        included), with the imports of this file and of the siblings it names applied; None
+        for anything else."""
+        dotted = self._resolve(file, node)
+        for _ in range(len(self.files)):  # a sibling's name may itself be an import
+            head, _, rest = (dotted or "").partition(".")
+            sibling = self.files.get(self.modules.get(head, ""))
+            name, _, tail = rest.partition(".")
+            if sibling is None or name in sibling.definitions or name not in sibling.aliases:
+                break
+            dotted = sibling.aliases[name] + (f".{tail}" if tail else "")
+        return dotted
+
+    def _resolve(self, file: _File, node: ast.AST) -> str | None:
         if isinstance(node, ast.Name):
-            return node.id if node.id in file.definitions else file.aliases.get(node.id, node.id)
+            if node.id in file.definitions or node.id in file.aliases:
+                return node.id if node.id in file.definitions else file.aliases[node.id]
+            if file.torch_stars and not hasattr(builtins, node.id):
+                return f"{file.torch_stars[-1]}.{node.id}"  # what ``from torch... import *`` gave
+            return node.id
         if isinstance(node, ast.Attribute):
             owner = self.resolve(file, node.value)
             return f"{owner}.{node.attr}" if owner else None
@@ -298,16 +326,23 @@ class Reading:
         """Findings among the given nodes; ``strict`` for the optimizers' own code."""
         nodes = list(nodes)
         inner = {id(n.value) for n in nodes if isinstance(n, ast.Attribute)}
-        docstrings = {id(n.value) for n in nodes if isinstance(n, ast.Expr)}
+        called = {id(n.func) for n in nodes if isinstance(n, ast.Call)}
+        docstrings = {id(n.value) for n in nodes
+                      if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)}  # fmt: skip
         for node in nodes:
             where = self._where(file, node)
-            if id(node) in inner or id(node) in docstrings:
-                continue  # part of a longer dotted name, judged as a whole; or a docstring
+            if id(node) in docstrings:
+                continue
+            if isinstance(node, ast.Name | ast.Attribute) and id(node) in inner:
+                continue  # part of a longer dotted name, judged as a whole
             if isinstance(node, ast.Name | ast.Attribute):
                 if isinstance(node, ast.Attribute) and node.attr in DYNAMIC_ATTRIBUTES:
                     self.findings.append(f"{where}: reads .{node.attr} (a namespace's contents)")
                 if isinstance(node, ast.Name) and node.id == "__builtins__":
                     self.findings.append(f"{where}: uses __builtins__")
+                if isinstance(node, ast.Name) and node.id in DYNAMIC_CALLS | NAME_FUNCTIONS \
+                        and id(node) not in called:  # fmt: skip
+                    self.findings.append(f"{where}: hands {node.id} on as a value")
                 dotted = self.resolve(file, node)
                 if dotted and _dynamic_module(dotted):
                     self.findings.append(f"{where}: uses {dotted}")
@@ -322,6 +357,8 @@ class Reading:
                 for module in modules:
                     if _dynamic_module(module) or (strict and forbidden(module)):
                         self.findings.append(f"{where}: imports {module}")
+                    elif module.startswith("torch.optim") and module.endswith(".*"):
+                        self.findings.append(f"{where}: imports everything from {module[:-2]}")
             elif isinstance(node, ast.Constant) and isinstance(node.value, str):
                 if any(marker in node.value for marker in MARKED_STRINGS):
                     self.findings.append(f"{where}: names {node.value[:40]!r}")
@@ -359,10 +396,11 @@ class Reading:
             constant = isinstance(name, ast.Constant) and isinstance(name.value, str)
             target = (self.resolve(file, owner) if owner is not None else None) or ""
             guarded = target in GUARDED or target.split(".")[0] in self.classes + tuple(self.modules)
-            if not own and not constant and (strict or guarded):
+            if function in ("setattr", "delattr"):
+                if not (isinstance(owner, ast.Name) and owner.id == "self"):
+                    self.findings.append(f"{where}: {function}() on {target or 'an object'}")
+            elif not own and not constant and (strict or guarded):
                 self.findings.append(f"{where}: {function}() with a name computed at run time")
-            elif function in ("setattr", "delattr") and not own and not strict:
-                self._judge_store(file, node, where)
             dotted = self.resolve(file, node)
             if dotted and strict and forbidden(dotted):
                 self.findings.append(f"{where}: uses torch's optimizer code {dotted}")
@@ -370,16 +408,14 @@ class Reading:
     def _judge_store(self, file: _File, target: ast.AST, where: str) -> None:
         """An assignment, outside the optimizers' code, to an attribute of one of the four
         classes (or a class they build on) or of torch.optim."""
-        if isinstance(target, ast.Call) and target.args:  # setattr(owner, ...)
-            owner: ast.AST = target.args[0]
-        elif isinstance(target, ast.Attribute | ast.Subscript):
-            owner = target.value
-        else:
+        if not isinstance(target, ast.Attribute | ast.Subscript):
             return
+        owner = target.value
         while isinstance(owner, ast.Attribute | ast.Subscript):
             owner = owner.value
         dotted = self.resolve(file, owner) or ""
-        if dotted.startswith("torch.optim") or dotted.split(".")[0] in self.classes:
+        head = dotted.split(".")[0]
+        if dotted.startswith("torch.optim") or head in self.classes or head in self.modules:
             self.findings.append(f"{where}: changes {dotted} after it was defined")
 
     def _judge_bindings(self, entry: _File) -> None:

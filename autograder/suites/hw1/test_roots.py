@@ -24,7 +24,6 @@ point close to the answer was chosen; those need a person reading the code.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,6 +34,9 @@ from autograder.checks import CheckFailed, check, describe, expect, expect_close
 V = suite_module(__file__, "variants.py")
 TASK = "roots"
 LOADS = ["roots.loads"]
+# find_roots is built on gradient_descent: its results count only when gradient_descent really
+# descends (a shortcut in it could otherwise hand find_roots answers it did not descend to).
+DESCENDS = ["roots.gd_seed_from_outside"]
 SEED_GRAD = V.squared_loss_gradient(*V.SEED_COEFFICIENTS)  # F'(x) for F = (x² − 6x + 4)²
 PARABOLA_GRAD = [2.0, -4.0]  # the derivative of (x − 2)²
 TWO_ROOTS = [(2.0, 3.0, -5.0), (0.5, 0.0, -8.0), (10.0, -1.0, -9.9), (0.1, 0.0, -9.9),
@@ -123,67 +125,13 @@ def _loss_curve_series(grad_coefficients: Sequence[float], paths: dict[str, Any]
 # gradient_descent
 
 
-def drawn_rng(submission: Any, rng: np.random.Generator) -> np.random.Generator:
-    """A generator for inputs drawn per submission: from the check's seed and a digest of the
-    submission's files, so inputs differ between submissions and a re-grade draws the same."""
-    digest = hashlib.sha256()
-    for name, data in sorted(submission.submission.files.items()):
-        digest.update(hashlib.sha256(name.encode()).digest() + hashlib.sha256(data).digest())
-    return np.random.default_rng([int(rng.integers(1 << 32)), int.from_bytes(digest.digest()[:8], "little")])
-
-
-def _rule_path(coefficients: Sequence[float], x0: float, lr: float, steps: int) -> tuple[list[float], bool]:
-    """x0, x1, ... by x ← x − lr·grad(x) with grad evaluated as the probe does (Horner's rule on
-    Python floats), until a step is below 1e-10 or ``steps`` were taken; and whether it stopped."""
-    grad = V.probes()._polynomial(list(coefficients))
-    path = [float(x0)]
-    for _ in range(steps):
-        step = lr * grad(path[-1])
-        path.append(path[-1] - step)
-        if not np.isfinite(path[-1]):
-            return path, False
-        if abs(step) < 1e-10:
-            return path, True
-    return path, False
-
-
-def _off_the_rule(coefficients: Sequence[float], x0: float, lr: float, got: dict) -> str | None:
-    """Where the points grad was called at leave the rule x ← x − lr·grad(x) (None if they
-    never do): the first must be x0, each next one (repeats aside: a second call at the same x
-    is allowed) the step from the one before, and the result the last point or one step on."""
-    grad = V.probes()._polynomial(list(coefficients))
-    visited = np.asarray(got.get("visited"), dtype=np.float64).ravel()
-    points = [float(v) for i, v in enumerate(visited) if i == 0 or v != visited[i - 1]]
-
-    def near(actual: float, expected: float, step: float) -> bool:
-        return bool(abs(actual - expected) <= 1e-5 * abs(step) + 4e-7 * (1 + abs(expected)))
-
-    if not points:
-        return "grad was never called"
-    if not near(points[0], x0, 0.0):
-        return f"the first call of grad was at x = {points[0]:.10g}, not at x0 = {x0:g}"
-    for before, after in zip(points, points[1:], strict=False):
-        step = lr * grad(before)
-        if not near(after, before - step, step):
-            return (f"after grad({before:.10g}) the next call was at x = {after:.10g}, but "
-                    f"x − lr·grad(x) = {before - step:.10g}")  # fmt: skip
-    result = _number(got.get("result"))
-    last = points[-1]
-    if int(got.get("calls", 0)) <= visited.size and result is not None and not (
-        near(result, last, 0.0) or near(result, last - lr * grad(last), lr * grad(last))
-    ):
-        return (f"it returned {result:.10g}, but the last call of grad was at x = {last:.10g} "
-                f"(one more step gives {last - lr * grad(last):.10g})")  # fmt: skip
-    return None
-
-
 def _descend(submission: Any, reference: Any, coefficients: list[float], x0: float, lr: float,
              root: float, tolerance: float) -> None:  # fmt: skip
     what = f"gradient_descent(grad, {x0:.6g}, {lr:.6g}) with grad(x) = {_polynomial(coefficients)}"
     got = submission.require(TASK, "gradient_descent", what=what, coefficients=coefficients,
                              x0=x0, lr=lr)  # fmt: skip
     x = _number(got.get("result"))
-    off = _off_the_rule(coefficients, x0, lr, got)
+    off = V.descent_path_error(coefficients, x0, lr, got)
     if off is None and x is not None and abs(x - root) <= tolerance:
         return
     want = V.run_reference_probe(
@@ -215,40 +163,13 @@ def _descend(submission: Any, reference: Any, coefficients: list[float], x0: flo
     )
 
 
-def _drawn_parabola(rng: np.random.Generator) -> tuple[list[float], float, float, float]:
-    """grad of k·(x − r)² with k and r drawn, a start 2 to 8 away, and an lr that converges:
-    (coefficients, x0, lr, the minimum)."""
-    k, r = float(rng.uniform(0.5, 3.0)), float(rng.uniform(-5.0, 5.0))
-    x0 = r + float(rng.choice([-1.0, 1.0]) * rng.uniform(2.0, 8.0))
-    lr = float(rng.uniform(0.05, 0.45)) / k  # each step shrinks x − r by 1 − 2·k·lr, in (0.1, 0.9)
-    return [2.0 * k, -2.0 * k * r], x0, lr, r
-
-
-def _drawn_squared_quadratic(rng: np.random.Generator) -> tuple[list[float], float, float, float]:
-    """grad of (a·(x − r1)·(x − r2))², a non-linear grad, from a start beyond one root, with an
-    lr under which the rule, run here, settles on that root: (coefficients, x0, lr, the root)."""
-    while True:
-        a = float(rng.choice([-1.0, 1.0]) * rng.uniform(0.3, 2.0))
-        low = float(rng.uniform(-4.0, 3.0))
-        high = low + float(rng.uniform(1.0, 4.0))
-        outside_high = bool(rng.random() < 0.5)
-        root = high if outside_high else low
-        x0 = root + (1.0 if outside_high else -1.0) * float(rng.uniform(0.3, 2.0))
-        coefficients = V.squared_loss_gradient(a, -a * (low + high), a * low * high)
-        curvature = 2 * (a * (high - low)) ** 2  # F''(root) = 2·f'(root)²
-        lr = float(rng.uniform(0.2, 0.8)) / curvature
-        path, settled = _rule_path(coefficients, x0, lr, 20_000)
-        if settled and abs(path[-1] - root) <= 1e-7:
-            return coefficients, x0, lr, root
-
-
 @check(TASK, points=2, depends=LOADS, visibility="hidden", show=("deviation", "series"))
 def test_gd_seed_from_outside(submission: Any, reference: Any, rng: np.random.Generator) -> None:
     """gradient_descent on (x² − 6x + 4)², and on a squared quadratic drawn for this grading,
     follows x ← x − lr·grad(x) from outside the roots to the nearer one."""
     for x0, root in ((-10.0, V.SEED_ROOTS[0]), (10.0, V.SEED_ROOTS[1])):
         _descend(submission, reference, SEED_GRAD, x0, 1e-3, root, 1e-6)
-    coefficients, x0, lr, root = _drawn_squared_quadratic(drawn_rng(submission, rng))
+    coefficients, x0, lr, root = V.drawn_squared_quadratic(V.drawn_rng(submission.submission.files, rng))
     _descend(submission, reference, coefficients, x0, lr, root, 1e-6)
 
 
@@ -264,9 +185,9 @@ def test_gd_seed_near_vertex(submission: Any, reference: Any) -> None:
 def test_gd_simple_parabola(submission: Any, reference: Any, rng: np.random.Generator) -> None:
     """gradient_descent on parabolas drawn for this grading follows x ← x − lr·grad(x) to the
     minimum."""
-    drawn = drawn_rng(submission, rng)
+    drawn = V.drawn_rng(submission.submission.files, rng)
     for _ in range(2):
-        coefficients, x0, lr, minimum = _drawn_parabola(drawn)
+        coefficients, x0, lr, minimum = V.drawn_parabola(drawn)
         _descend(submission, reference, coefficients, x0, lr, minimum, 1e-8)
 
 
@@ -389,7 +310,7 @@ def _expect_roots(roots: list[float], expected: list[float], what: str, *, order
         raise
 
 
-@check(TASK, points=3, depends=LOADS, visibility="hidden", show=("deviation", "series"))
+@check(TASK, points=3, depends=DESCENDS, visibility="hidden", show=("deviation", "series"))
 def test_find_roots_two_roots(submission: Any) -> None:
     """find_roots finds both roots, each within 1e-4, for several quadratics with a > 0."""
     for a, b, c in TWO_ROOTS:
@@ -435,7 +356,7 @@ def _descends_on_f(submission: Any, got: dict, a: float, b: float, c: float) -> 
     return bool(np.allclose(sorted(roots), expected, rtol=0, atol=1e-4))
 
 
-@check(TASK, points=2, depends=LOADS, visibility="hidden", show=("deviation", "series"))
+@check(TASK, points=2, depends=DESCENDS, visibility="hidden", show=("deviation", "series"))
 def test_find_roots_negative_a(submission: Any) -> None:
     """find_roots finds both roots when a < 0 (the parabola opens downwards)."""
     for a, b, c in NEGATIVE_A:
@@ -448,7 +369,7 @@ def test_find_roots_negative_a(submission: Any) -> None:
                       extra_mistakes=["descends_on_f"] if on_f else [])  # fmt: skip
 
 
-@check(TASK, points=1, depends=LOADS, visibility="hidden", show=("deviation", "series"))
+@check(TASK, points=1, depends=DESCENDS, visibility="hidden", show=("deviation", "series"))
 def test_find_roots_no_real_root(submission: Any) -> None:
     """find_roots returns [] when the quadratic has no real root."""
     for a, b, c in NO_ROOT:
@@ -500,7 +421,7 @@ def test_find_roots_rejects_a_zero(submission: Any) -> None:
         )
 
 
-@check(TASK, points=2, depends=LOADS, visibility="hidden", show=("deviation", "series"))
+@check(TASK, points=2, depends=DESCENDS, visibility="hidden", show=("deviation", "series"))
 def test_find_roots_uses_descent(submission: Any) -> None:
     """The roots returned by find_roots come from gradient_descent, not from a formula."""
     # Irrational roots: no sensible starting point can be one of them by chance.
@@ -573,7 +494,7 @@ def _solve_hint(got: dict) -> str:
 def _solves(submission: Any, reference: Any, rng: np.random.Generator, optimizer: str) -> None:
     """The k-th iterate for two small k drawn for this submission (a constant cannot be right),
     then the root after the teacher's max_iter."""
-    drawn = drawn_rng(submission, rng)
+    drawn = V.drawn_rng(submission.submission.files, rng)
     for k in (int(drawn.integers(1, 4)), int(drawn.integers(4, 13))):
         what, got, want = _solve_call(submission, reference, optimizer, k)
         x, expected = _number(got.get("result")), _number(want.get("result"))
@@ -609,13 +530,13 @@ def _solves(submission: Any, reference: Any, rng: np.random.Generator, optimizer
 
 @check(TASK, points=2, depends=LOADS, visibility="hidden", show=("deviation", "series"))
 def test_solve_adam(submission: Any, reference: Any, rng: np.random.Generator) -> None:
-    """solve(7, torch.optim.Adam, lr=0.3, betas=(0.5, 0.99)) returns Adam's k-th iterate for
-    max_iter=k, and the root 5.2361 for max_iter=150."""
+    """solve(7, torch.optim.Adam, max_iter=k, lr=0.3, betas=(0.5, 0.99)) returns Adam's k-th
+    iterate for small k, and the root 5.2361 for k=150."""
     _solves(submission, reference, rng, "Adam")
 
 
 @check(TASK, points=2, depends=LOADS, visibility="hidden", show=("deviation", "series"))
 def test_solve_sgd(submission: Any, reference: Any, rng: np.random.Generator) -> None:
-    """solve(-1, torch.optim.SGD, lr=0.01, momentum=0.3) returns SGD's k-th iterate for
-    max_iter=k, and the root 0.7639 for max_iter=100."""
+    """solve(-1, torch.optim.SGD, max_iter=k, lr=0.01, momentum=0.3) returns SGD's k-th
+    iterate for small k, and the root 0.7639 for k=100."""
     _solves(submission, reference, rng, "SGD")

@@ -441,6 +441,95 @@ def squared_loss_gradient(a: float, b: float, c: float) -> list[float]:
     return [4 * a * a, 6 * a * b, 2 * b * b + 4 * a * c, 2 * b * c]
 
 
+def drawn_rng(files: Mapping[str, bytes], rng: np.random.Generator) -> np.random.Generator:
+    """A generator for inputs drawn per submission: from the check's seed and a digest of the
+    submission's files, so inputs differ between submissions and a re-grade draws the same."""
+    digest = hashlib.sha256()
+    for name, data in sorted(files.items()):
+        digest.update(hashlib.sha256(name.encode()).digest() + hashlib.sha256(data).digest())
+    return np.random.default_rng([int(rng.integers(1 << 32)), int.from_bytes(digest.digest()[:8], "little")])
+
+
+def rule_path(coefficients: Sequence[float], x0: float, lr: float, steps: int) -> tuple[list[float], bool]:
+    """x0, x1, ... by x ← x − lr·grad(x) with grad evaluated as the probe does (Horner's rule on
+    Python floats), until a step is below 1e-10 or ``steps`` were taken; and whether it stopped."""
+    grad = probes()._polynomial(list(coefficients))
+    path = [float(x0)]
+    for _ in range(steps):
+        step = lr * grad(path[-1])
+        path.append(path[-1] - step)
+        if not np.isfinite(path[-1]):
+            return path, False
+        if abs(step) < 1e-10:
+            return path, True
+    return path, False
+
+
+def descent_path_error(coefficients: Sequence[float], x0: float, lr: float, got: dict) -> str | None:
+    """Where the points grad was called at leave the rule x ← x − lr·grad(x) (None if they
+    never do): the first must be x0, each next one (repeats aside: a second call at the same x
+    is allowed) the step from the one before, and the result the last point or one step on."""
+    grad = probes()._polynomial(list(coefficients))
+    visited = np.asarray(got.get("visited"), dtype=np.float64).ravel()
+    points = [float(v) for i, v in enumerate(visited) if i == 0 or v != visited[i - 1]]
+
+    def near(actual: float, expected: float, step: float) -> bool:
+        return bool(abs(actual - expected) <= 1e-5 * abs(step) + 4e-7 * (1 + abs(expected)))
+
+    if not points:
+        return "grad was never called"
+    if not near(points[0], x0, 0.0):
+        return f"the first call of grad was at x = {points[0]:.10g}, not at x0 = {x0:g}"
+    for before, after in zip(points, points[1:], strict=False):
+        step = lr * grad(before)
+        if not near(after, before - step, step):
+            return (f"after grad({before:.10g}) the next call was at x = {after:.10g}, but "
+                    f"x − lr·grad(x) = {before - step:.10g}")  # fmt: skip
+    result = _returned_number(got.get("result"))
+    last = points[-1]
+    if int(got.get("calls", 0)) <= visited.size and result is not None and not (
+        near(result, last, 0.0) or near(result, last - lr * grad(last), lr * grad(last))
+    ):
+        return (f"it returned {result:.10g}, but the last call of grad was at x = {last:.10g} "
+                f"(one more step gives {last - lr * grad(last):.10g})")  # fmt: skip
+    return None
+
+
+def _returned_number(result: Any) -> float | None:
+    """The number a probe says a call returned, or None."""
+    if isinstance(result, dict) and result.get("kind") == "number":
+        value = result.get("value")
+        return float(value) if isinstance(value, int | float) else None
+    return None
+
+
+def drawn_parabola(rng: np.random.Generator) -> tuple[list[float], float, float, float]:
+    """grad of k·(x − r)² with k and r drawn, a start 2 to 8 away, and an lr that converges:
+    (coefficients, x0, lr, the minimum)."""
+    k, r = float(rng.uniform(0.5, 3.0)), float(rng.uniform(-5.0, 5.0))
+    x0 = r + float(rng.choice([-1.0, 1.0]) * rng.uniform(2.0, 8.0))
+    lr = float(rng.uniform(0.05, 0.45)) / k  # each step shrinks x − r by 1 − 2·k·lr, in (0.1, 0.9)
+    return [2.0 * k, -2.0 * k * r], x0, lr, r
+
+
+def drawn_squared_quadratic(rng: np.random.Generator) -> tuple[list[float], float, float, float]:
+    """grad of (a·(x − r1)·(x − r2))², a non-linear grad, from a start beyond one root, with an
+    lr under which the rule, run here, settles on that root: (coefficients, x0, lr, the root)."""
+    while True:
+        a = float(rng.choice([-1.0, 1.0]) * rng.uniform(0.3, 2.0))
+        low = float(rng.uniform(-4.0, 3.0))
+        high = low + float(rng.uniform(1.0, 4.0))
+        outside_high = bool(rng.random() < 0.5)
+        root = high if outside_high else low
+        x0 = root + (1.0 if outside_high else -1.0) * float(rng.uniform(0.3, 2.0))
+        coefficients = squared_loss_gradient(a, -a * (low + high), a * low * high)
+        curvature = 2 * (a * (high - low)) ** 2  # F''(root) = 2·f'(root)²
+        lr = float(rng.uniform(0.2, 0.8)) / curvature
+        path, settled = rule_path(coefficients, x0, lr, 20_000)
+        if settled and abs(path[-1] - root) <= 1e-7:
+            return coefficients, x0, lr, root
+
+
 def grad_looks_like(samples: Sequence[Any], points: Sequence[float], target: Callable) -> bool:
     """Whether sampled grad values are a positive multiple of ``target`` at the points."""
     values = np.array([np.nan if v is None else v for v in samples], dtype=np.float64)
