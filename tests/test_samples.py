@@ -67,6 +67,17 @@ def test_sample_outcome(graded, name):
     assert named_mistakes(result) == set(want["outcome"].get("mistakes", []))
 
 
+@pytest.mark.parametrize("name", SAMPLE_NAMES)
+def test_review_flags(graded, name):
+    """A sample is flagged for the teacher's review exactly where its expected.toml says: honest
+    code is not, unless it really cannot be told from a disguise (updates bit-identical to
+    torch's own optimizer where the reference's are not)."""
+    flags = graded[name]["review"]
+    want = expected(name).get("review", [])
+    assert len(flags) == len(want), flags
+    assert all(any(w in f for f in flags) for w in want), flags
+
+
 def test_reference_gets_every_automatic_point_and_names_nothing(graded):
     result = graded["reference"]
     assert all(c["status"] == "passed" for c in result["checks"]), describe_failures(result, "optimizer")

@@ -1,0 +1,283 @@
+""""Written by hand" cannot be forged and answers cannot be hard-coded: the parts of hw1's checks
+that the adversarial corpus cannot test one by one.
+
+The static reading of the optimizers' code (``handwritten.py``) is run here on small sources,
+one way of hiding torch's optimizer code at a time, and on honest code that must not be
+suspected; the inputs drawn per submission for the roots checks are checked for being
+reproducible, different between submissions, and fair to the reference.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder import assignment
+from autograder.checks import suite_module
+from autograder.grading import load_reference
+
+HW1 = assignment.load("hw1")
+H = suite_module(str(HW1.suite_dir / "test_optimizer.py"), "handwritten.py")
+V = suite_module(str(HW1.suite_dir / "test_optimizer.py"), "variants.py")
+SAMPLES = Path(__file__).resolve().parent / "submissions"
+CLASSES = ("Adam", "SGDMomentum", "AdaGrad", "RMSprop")
+HONEST_CLASSES = textwrap.dedent("""
+    import torch
+    from torch.optim import Optimizer
+
+
+    class Adam(Optimizer):
+        def __init__(self, params, lr=1e-3):
+            super().__init__(params, {"lr": lr})
+
+        @torch.no_grad()
+        def step(self, closure=None):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is not None:
+                        p.add_(p.grad, alpha=-group["lr"])
+
+
+    class SGDMomentum(Adam):
+        pass
+
+
+    class AdaGrad(Adam):
+        pass
+
+
+    class RMSprop(Adam):
+        pass
+""")
+
+
+def based_on(base: str) -> str:
+    """The honest classes with Adam deriving from ``base``."""
+    return HONEST_CLASSES.replace("class Adam(Optimizer)", f"class Adam({base})")
+
+
+def updating_with(call: str) -> str:
+    """The honest classes with the update made by ``call``."""
+    return HONEST_CLASSES.replace('p.add_(p.grad, alpha=-group["lr"])', call)
+
+
+def read(files: dict[str, str], entry: str = "optimizer.py") -> list[str]:
+    return H.findings(files, entry, CLASSES)
+
+
+# Each: the files, and a piece of the finding that must be reported.
+HIDDEN = {
+    "subclass in a sibling file": (
+        {"optimizer.py": "from helpers import Base\n" + based_on("Base"),
+         "helpers.py": "import torch.optim\n\nclass Base(torch.optim.Adam):\n    pass\n"},
+        "helpers.py line 3: uses torch's optimizer code torch.optim.Adam",
+    ),
+    "sibling module by attribute": (
+        {"optimizer.py": "import helpers\n" + based_on("helpers.Base"),
+         "helpers.py": "from torch.optim import SGD as Base\n"},
+        "optimizer.py line",
+    ),
+    "the classes from a sibling with import *": (
+        {"optimizer.py": "from roots import *\n",
+         "roots.py": based_on("torch.optim.Adam")},
+        "takes Adam from roots with `import *`",
+    ),
+    "getattr on a concatenated name": (
+        {"optimizer.py": HONEST_CLASSES + "\n_Base = getattr(torch.optim, 'Ad' + 'am')\n"
+         "class Other(_Base):\n    pass\nSGDMomentum = Other\n"},
+        "getattr() with a name computed at run time",
+    ),
+    "getattr with a constant name": (
+        {"optimizer.py": based_on("getattr(torch.optim, 'Adam')")},
+        "uses torch's optimizer code torch.optim.Adam",
+    ),
+    "getattr handed to functools.reduce": (
+        {"optimizer.py": "import functools\n"
+         + based_on("functools.reduce(getattr, ['optim', 'Adam'], torch)")},
+        "hands getattr on as a value",
+    ),
+    "operator.attrgetter": (
+        {"optimizer.py": "import operator\n" + based_on("operator.attrgetter('optim.Adam')(torch)")},
+        "uses operator.attrgetter",
+    ),
+    "vars(torch)": (
+        {"optimizer.py": based_on("vars(torch)['optim'].Adam")},
+        "calls vars()",
+    ),
+    "a module's __dict__": (
+        {"optimizer.py": based_on("torch.optim.__dict__['Adam']")},
+        "reads .__dict__",
+    ),
+    "__import__": (
+        {"optimizer.py": based_on("__import__('torch.optim').optim.Adam")},
+        "calls __import__()",
+    ),
+    "importlib in a method": (
+        {"optimizer.py": HONEST_CLASSES.replace(
+            "        for group in self.param_groups:",
+            "        import importlib\n        importlib.import_module('torch.optim')\n"
+            "        for group in self.param_groups:")},
+        "importlib",
+    ),
+    "sys.modules at import time": (
+        {"optimizer.py": "import sys\n" + HONEST_CLASSES + "\nsys.modules['torch'].optim.Adam.__init__\n"},
+        "uses sys.modules",
+    ),
+    "eval": (
+        {"optimizer.py": based_on("eval('torch.optim.Adam')")},
+        "calls eval()",
+    ),
+    "a fused kernel": (
+        {"optimizer.py": updating_with("torch._fused_sgd_([p], [p.grad], [])")},
+        "torch._fused_sgd_",
+    ),
+    "a fused kernel through torch.ops.aten": (
+        {"optimizer.py": updating_with("torch.ops.aten._fused_adam_.default([p])")},
+        "torch.ops.aten._fused_adam_",
+    ),
+    "a functional update": (
+        {"optimizer.py": "from torch.optim.adam import adam\n"
+         + updating_with("adam([p], [p.grad], [], [], [], [])")},
+        "torch.optim.adam.adam",
+    ),
+    "everything from torch.optim": (
+        {"optimizer.py": "from torch.optim import *\n" + based_on("SGD")},
+        "torch.optim.SGD",
+    ),
+    "a name bound by assignment": (
+        {"optimizer.py": HONEST_CLASSES + "\nRMSprop = torch.optim.RMSprop\n"},
+        "binds RMSprop without a class statement",
+    ),
+    "a later notebook cell importing over a class": (
+        {"hw1.ipynb": HONEST_CLASSES + "\n\nfrom torch.optim import Adam\n"},
+        "binds Adam without a class statement",
+    ),
+    "bases changed at import time": (
+        {"optimizer.py": HONEST_CLASSES + "\nAdaGrad.__bases__ = (torch.optim.Adagrad,)\n"},
+        "changes AdaGrad after it was defined",
+    ),
+    "a method replaced with setattr in a function called at import time": (
+        {"optimizer.py": HONEST_CLASSES
+         + "\ndef patch(cls, name):\n    setattr(cls, name, torch.optim.Adam.step)\n\npatch(Adam, 'step')\n"},
+        "setattr() on",
+    ),
+    "global rebinding in a function": (
+        {"optimizer.py": HONEST_CLASSES
+         + "\ndef swap():\n    global Adam\n    Adam = torch.optim.Adam\n\nswap()\n"},
+        "rebinds Adam with `global Adam`",
+    ),
+    "a decorator that swaps the class": (
+        {"optimizer.py": "def disguise(cls):\n    import torch\n    return torch.optim.Adam\n\n"
+         + based_on("Optimizer").replace("class Adam", "@disguise\nclass Adam")},
+        "uses torch's optimizer code torch.optim.Adam",
+    ),
+    "a hook function handed on at import time": (
+        {"optimizer.py": HONEST_CLASSES + "\ndef hook(opt, args, kwargs):\n    torch.optim.Adam.step(opt)\n"
+         "\nhooks = [hook]\n"},
+        "uses torch's optimizer code torch.optim.Adam.step",
+    ),
+    "the probes named": (
+        {"optimizer.py": HONEST_CLASSES + "\nTARGET = '_trap_installed'\n"},
+        "names '_trap_installed'",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HIDDEN))
+def test_hidden_torch_code_is_found(case):
+    files, finding = HIDDEN[case]
+    entry = "hw1.ipynb" if "hw1.ipynb" in files else "optimizer.py"
+    found = read(files, entry)
+    assert any(finding in f for f in found), found
+
+
+HONEST = {
+    "plain classes": {"optimizer.py": HONEST_CLASSES},
+    "a demo in a __main__ block": {
+        "optimizer.py": HONEST_CLASSES + "\nif __name__ == '__main__':\n    opt = torch.optim.Adam([])\n"},
+    "a notebook demo handing torch's optimizers to solve": {
+        "hw1.ipynb": HONEST_CLASSES + "\n\ndef solve(x0, optimizer_cls, max_iter=100, **kw):\n"
+        "    return x0\n\n\nprint(solve(7.0, torch.optim.Adam, lr=0.3))\n"
+        "for cls in (torch.optim.SGD, SGDMomentum):\n    print(solve(-1.0, cls, lr=0.01))\n"
+        "reference = torch.optim.Adam([torch.zeros(1, requires_grad=True)])\n"},
+    "getattr on self, and hasattr with a constant": {
+        "optimizer.py": HONEST_CLASSES.replace(
+            "        for group in self.param_groups:",
+            "        getattr(self, 'state')\n        hasattr(torch, 'float64')\n"
+            "        for group in self.param_groups:")},
+    "a sibling helper the classes do not use": {
+        "optimizer.py": "import deep_net\n" + HONEST_CLASSES,
+        "deep_net.py": "import torch\n\ndef act(name):\n    return getattr(torch.nn, name)()\n"},
+    "an unreadable file nothing imports": {"optimizer.py": HONEST_CLASSES, "roots.py": "def broken(:\n"},
+}
+
+
+@pytest.mark.parametrize("case", sorted(HONEST))
+def test_honest_code_is_not_suspected(case):
+    files = HONEST[case]
+    entry = "hw1.ipynb" if "hw1.ipynb" in files else "optimizer.py"
+    assert read(files, entry) == []
+
+
+WITH_FILES = [p.name for p in SAMPLES.iterdir()
+              if (p / "optimizer.py").is_file() and p.name != "syntax_error"]  # fmt: skip
+
+
+@pytest.mark.parametrize("sample", sorted(WITH_FILES))
+def test_samples_are_not_suspected(sample):
+    files = {p.name: p.read_text() for p in (SAMPLES / sample).glob("*.py")}
+    assert H.findings(files, "optimizer.py", CLASSES) == []
+
+
+def test_unreadable_code_the_optimizers_import_is_a_finding(monkeypatch):
+    files = {"optimizer.py": "import helpers\n" + HONEST_CLASSES, "helpers.py": "x = ("}
+    assert any("helpers.py could not be read" in f for f in H.findings(files, "optimizer.py", CLASSES))
+    monkeypatch.setattr(H, "parse_python", lambda source: None)  # as for a source over the size cap
+    found = H.findings({"optimizer.py": HONEST_CLASSES}, "optimizer.py", CLASSES)
+    assert found == ["optimizer.py could not be read (not valid Python, or too large to parse safely), "
+                     "so its code cannot be checked"]  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs drawn per submission
+
+
+def test_draws_are_reproducible_and_differ_between_submissions():
+    def draw(files: dict[str, bytes]) -> tuple:
+        rng = V.drawn_rng(files, np.random.default_rng([HW1.seed, 1]))
+        return (tuple(V.drawn_parabola(rng)[0]), tuple(V.drawn_squared_quadratic(rng)[0]))
+
+    one, other = {"roots.py": b"def f(): pass\n"}, {"roots.py": b"def f(): pass  # mine\n"}
+    assert draw(one) == draw(dict(one))
+    assert draw(one) != draw(other)
+
+
+def test_reference_follows_the_rule_on_drawn_functions():
+    """Whatever is drawn, the reference's gradient_descent passes: each draw converges under
+    the rule, and the reference's path is the rule's."""
+    reference = {"gradient_descent": load_reference(HW1).roots.gradient_descent}
+    rng = np.random.default_rng(HW1.seed)
+    for index in range(40):
+        drawn = V.drawn_rng({"roots.py": str(index).encode()}, rng)
+        for coefficients, x0, lr, target in (V.drawn_parabola(drawn), V.drawn_squared_quadratic(drawn)):
+            got = V.run_reference_probe("gradient_descent", reference, coefficients=coefficients,
+                                        x0=x0, lr=lr)  # fmt: skip
+            assert V.descent_path_error(coefficients, x0, lr, got) is None
+            assert abs(got["result"]["value"] - target) <= 1e-6
+
+
+def test_a_shortcut_is_off_the_rule():
+    """A descent that samples grad elsewhere, or returns a point it never stepped to, is caught."""
+    coefficients, x0, lr = [2.0, -4.0], -5.0, 0.1
+    path, _ = V.rule_path(coefficients, x0, lr, 1000)
+    def run(visited: list[float], result: float) -> dict:
+        returned = {"kind": "number", "value": result}
+        return {"visited": np.array(visited), "calls": len(visited), "result": returned}
+
+    honest = run(path[:-1], path[-1])
+    assert V.descent_path_error(coefficients, x0, lr, honest) is None
+    assert "next call" in V.descent_path_error(coefficients, x0, lr, run([x0, x0 + 1.0, x0 + 2.0], 2.0))
+    assert "returned" in V.descent_path_error(coefficients, x0, lr, run([x0], 2.0))
