@@ -781,6 +781,21 @@ def _grade_chunk(name: str, submissions: list[Submission], options: GradingOptio
     queue.put(("peak", str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
 
 
+# A job that sends nothing for this long beyond a submission's whole sandbox budget is stuck
+# in the grader's own code (or stopped): it is ended like a job that died.
+STALL_MARGIN_SECONDS = 120.0
+
+
+@dataclass
+class _Job:
+    """One grading process, the names of its share, and when it last showed progress."""
+
+    process: Any
+    names: list[str]
+    progress: float = field(default_factory=time.monotonic)
+    stalled: bool = False
+
+
 def grade_parallel(
     assignment: Assignment,
     submissions: list[Submission],
@@ -788,33 +803,42 @@ def grade_parallel(
     on_result: Callable[[dict[str, Any]], None],
     jobs: int,
     peaks: list[float] | None = None,
+    stall_seconds: float | None = None,
 ) -> None:
     """Grade in ``jobs`` processes (one at least), each with its own warm sandbox worker, so
-    that nothing that kills a grading process (a crash in a native library, the kernel's
-    OOM killer) takes the batch with it.
+    that nothing that kills or stops a grading process (a crash in a native library, the
+    kernel's OOM killer, a check that never returns) takes the batch with it.
 
-    A job that dies costs the submission it was grading (the first of its share without a
-    result: a job grades its share in order), which gets a grader-failure result; the rest
-    of its share goes to a new job. Results cross between the grader's own processes as JSON
-    text (built by trusted code from sanitised data; nothing is pickled from a sandbox).
-    Each job that finishes adds its own peak resident memory (MiB) to ``peaks``.
+    A job that dies, or sends no result for ``stall_seconds`` (default: the submission's
+    time budget plus ``STALL_MARGIN_SECONDS``) and is ended, costs the submission it was
+    grading (the first of its share without a result: a job grades its share in order),
+    which gets a grader-failure result; the rest of its share goes to a new job. Results
+    cross between the grader's own processes as JSON text (built by trusted code from
+    sanitised data; nothing is pickled from a sandbox). Each job that finishes adds its own
+    peak resident memory (MiB) to ``peaks``.
     """
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     pending = {s.name: s for s in submissions}
-    running: list[tuple[Any, list[str]]] = []  # each job's process and its share's names
+    running: list[_Job] = []
     errors: list[str] = []
+    if stall_seconds is None:
+        stall_seconds = assignment.limits.submission_seconds + STALL_MARGIN_SECONDS
 
     def start(share: list[Submission]) -> None:
         process = context.Process(target=_grade_chunk, daemon=True,
                                   args=(assignment.name, share, options, queue))  # fmt: skip
         process.start()
-        running.append((process, [s.name for s in share]))
+        running.append(_Job(process, [s.name for s in share]))
 
     def take(kind: str, payload: str) -> None:
         if kind == "result":
             result = json.loads(payload)
-            if pending.pop(result.get("submission"), None) is not None:
+            name = result.get("submission")
+            for job in running:
+                if name in job.names:
+                    job.progress = time.monotonic()
+            if pending.pop(name, None) is not None:
                 on_result(result)
         elif kind == "error":
             errors.append(payload)
@@ -832,17 +856,23 @@ def grade_parallel(
             take(*queue.get(timeout=0.5))
         except queue_module.Empty:
             pass
-        for job in [j for j in running if not j[0].is_alive()]:
+        for job in running:
+            if job.process.is_alive() and time.monotonic() - job.progress > stall_seconds:
+                job.stalled = True
+                job.process.kill()
+                job.process.join(10)
+        for job in [j for j in running if not j.process.is_alive()]:
             while True:  # what it sent before it ended
                 try:
                     take(*queue.get(timeout=0.2))
                 except queue_module.Empty:
                     break
             running.remove(job)
-            process, names = job
-            left = [name for name in names if name in pending]
+            left = [name for name in job.names if name in pending]
             if left and not errors:
-                fail(left[0], f"its grading process ended (exit code {process.exitcode}) "
+                fail(left[0], f"it gave no result in {stall_seconds:g} s, so its grading process "
+                              "was ended" if job.stalled else
+                              f"its grading process ended (exit code {job.process.exitcode}) "
                               "while grading it")  # fmt: skip
                 if left[1:]:
                     start([pending[name] for name in left[1:]])

@@ -287,3 +287,40 @@ def test_answers_heading_search_is_bounded():
     started = time.process_time()
     notebook_answers(json.dumps({"cells": [cell]}).encode())
     assert time.process_time() - started < 5
+
+
+def test_a_job_that_gives_no_result_in_time_is_ended(tmp_path):
+    """With a stall limit shorter than a job's start-up, every job is ended: each costs one
+    submission, and the batch still ends with a result for every submission."""
+    for name in ("a", "b"):
+        shutil.copytree(REFERENCE, tmp_path / name)
+    results: list[dict] = []
+    started = time.monotonic()
+    grade_parallel(HW1, discover([tmp_path], HW1), PUBLIC, results.append, jobs=1, stall_seconds=0.3)
+    assert sorted(r["submission"] for r in results) == ["a", "b"]
+    assert all("gave no result in 0.3 s" in r["grader_failure"] for r in results)
+    assert time.monotonic() - started < 60
+
+
+def test_a_stopped_batch_keeps_what_it_finished_and_writes_its_summary(tmp_path):
+    """SIGTERM to the command (a CI job cancelled, say): the finished results stay, and the
+    batch's files list them."""
+    import subprocess
+    import sys
+
+    batch, out = tmp_path / "batch", tmp_path / "out"
+    for name in ("a", "b", "c", "d", "e", "f"):
+        shutil.copytree(REFERENCE, batch / name)
+    command = Path(sys.executable).with_name("autograder")
+    grader = subprocess.Popen([str(command), "grade", str(batch), "--out", str(out), "--jobs", "1"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    deadline = time.monotonic() + 600
+    while not (out / "a" / "result.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    grader.send_signal(signal.SIGTERM)
+    assert grader.wait(120) != 0
+    finished = sorted(p.parent.name for p in out.glob("*/result.json"))
+    assert "a" in finished and len(finished) < 6
+    rows = (out / "grades.csv").read_text().splitlines()[1:]
+    assert sorted(r.split(",")[0] for r in rows) == finished
+    assert (out / "summary.html").is_file() and (out / "mistakes.csv").is_file()
