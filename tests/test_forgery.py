@@ -164,6 +164,14 @@ HIDDEN = {
          + "\ndef patch(cls, name):\n    setattr(cls, name, torch.optim.Adam.step)\n\npatch(Adam, 'step')\n"},
         "setattr() on",
     ),
+    "bases swapped through a loop variable": (
+        {"optimizer.py": HONEST_CLASSES + "\nfor mine in (Adam,):\n    mine.__bases__ = (torch.optim.Adam,)"},
+        "changes mine after it was defined",
+    ),
+    "a method of torch's stored through a loop variable": (
+        {"optimizer.py": HONEST_CLASSES + "\nfor mine in (Adam,):\n    mine.step = torch.optim.Adam.step\n"},
+        "stores torch's optimizer code in mine",
+    ),
     "global rebinding in a function": (
         {"optimizer.py": HONEST_CLASSES
          + "\ndef swap():\n    global Adam\n    Adam = torch.optim.Adam\n\nswap()\n"},

@@ -368,7 +368,7 @@ class Reading:
             if not strict and isinstance(node, ast.Assign | ast.AugAssign | ast.Delete):
                 targets = node.targets if isinstance(node, ast.Assign | ast.Delete) else [node.target]
                 for target in targets:
-                    self._judge_store(file, target, where)
+                    self._judge_store(file, target, getattr(node, "value", None), where)
 
     def _running(self, top: ast.AST) -> Iterator[ast.AST]:
         """The parts of a module-level statement that run on import: of a definition only its
@@ -405,9 +405,10 @@ class Reading:
             if dotted and strict and forbidden(dotted):
                 self.findings.append(f"{where}: uses torch's optimizer code {dotted}")
 
-    def _judge_store(self, file: _File, target: ast.AST, where: str) -> None:
+    def _judge_store(self, file: _File, target: ast.AST, value: ast.AST | None, where: str) -> None:
         """An assignment, outside the optimizers' code, to an attribute of one of the four
-        classes (or a class they build on) or of torch.optim."""
+        classes, of a sibling module or of torch.optim; to a special attribute such as
+        ``__bases__`` of anything; or of torch's optimizer code to any attribute."""
         if not isinstance(target, ast.Attribute | ast.Subscript):
             return
         owner = target.value
@@ -415,8 +416,13 @@ class Reading:
             owner = owner.value
         dotted = self.resolve(file, owner) or ""
         head = dotted.split(".")[0]
-        if dotted.startswith("torch.optim") or head in self.classes or head in self.modules:
-            self.findings.append(f"{where}: changes {dotted} after it was defined")
+        special = isinstance(target, ast.Attribute) and target.attr.startswith("__")
+        parts = list(ast.walk(value)) if value is not None else []
+        stored = [self.resolve(file, n) or "" for n in parts if isinstance(n, ast.Name | ast.Attribute)]
+        if dotted.startswith("torch.optim") or head in self.classes or head in self.modules or special:
+            self.findings.append(f"{where}: changes {dotted or 'an object'} after it was defined")
+        elif any(forbidden(d) for d in stored):
+            self.findings.append(f"{where}: stores torch's optimizer code in {dotted or 'an object'}")
 
     def _judge_bindings(self, entry: _File) -> None:
         """The four names must be bound by class statements in the task's file (an import or
