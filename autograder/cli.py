@@ -144,7 +144,11 @@ def grade(
             bar = progress.add_task("", total=len(submissions))
 
             def on_result(result: dict[str, Any]) -> None:
-                results.append(output.write_submission(out, result))
+                try:
+                    result = output.write_submission(out, result)
+                except (OSError, ValueError) as exc:  # the batch's files still list it
+                    console.print(f"could not write {result['submission']}'s files: {exc}", markup=False)
+                results.append(result)
                 progress.update(bar, advance=1, description=result["submission"])
 
             grade_parallel(spec, submissions, options, on_result, jobs)
