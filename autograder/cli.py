@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import signal
 import sys
@@ -199,7 +200,10 @@ def _print_table(results: list[dict[str, Any]]) -> None:
 @click.argument("scores_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def merge_manual(out: Path, scores_csv: Path) -> None:
     """Merge hand-given scores for the answers (CSV: submission,score,comment) into OUT."""
-    problems = output.apply_manual_scores(out, scores_csv)
+    try:
+        problems = output.apply_manual_scores(out, scores_csv)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise click.ClickException(f"{scores_csv} is not a readable UTF-8 CSV file ({exc})") from None
     for problem in problems:
         console.print(f"[yellow]{problem}[/yellow]")
     console.print(f"merged {scores_csv} into {out}")

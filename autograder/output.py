@@ -64,11 +64,19 @@ def _write_all(folder: Path, result: dict[str, Any]) -> None:
     write_json(folder / "result.json", result)
 
 
-def load_results(out_dir: Path) -> list[dict[str, Any]]:
-    """Every ``result.json`` under ``out_dir``, in name order."""
+def load_results(out_dir: Path, problems: list[str] | None = None) -> list[dict[str, Any]]:
+    """Every readable ``result.json`` under ``out_dir``, in name order; each unreadable one
+    is named in ``problems`` and left out."""
     results = []
     for path in sorted(out_dir.glob("*/result.json")):
-        results.append(json.loads(path.read_text(encoding="utf-8")))
+        try:
+            result = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(result, dict) or not isinstance(result.get("submission"), str):
+                raise ValueError("it is not a grading result")
+            results.append(result)
+        except (OSError, ValueError) as exc:
+            if problems is not None:
+                problems.append(f"{path.relative_to(out_dir)} left out: {exc}")
     return results
 
 
@@ -77,8 +85,8 @@ def apply_manual_scores(out_dir: Path, csv_path: Path, task: str = "answers") ->
 
     Returns a list of problems (unknown submissions, bad numbers) in plain words.
     """
-    problems = []
-    results = {r["submission"]: r for r in load_results(out_dir)}
+    problems: list[str] = []
+    results = {r["submission"]: r for r in load_results(out_dir, problems)}
     with csv_path.open(newline="", encoding="utf-8-sig") as handle:
         for line, row in enumerate(csv.DictReader(handle), start=2):
             name = (row.get("submission") or "").strip()

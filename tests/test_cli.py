@@ -145,3 +145,18 @@ def test_benchmark_grades_a_hostile_mix(tmp_path):
     assert [c.strip() for c in row.strip("│ ").split("│")][:3] == ["warm", "1", "5"]
     peak = float(result.output.split("grader peak memory per grading process:")[1].split()[0])
     assert 0 < peak < 1024
+
+
+def test_merge_manual_names_what_it_cannot_read(graded_twice, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(graded_twice[0], out)
+    (out / "empty" / "result.json").write_text("{broken")
+    scores = tmp_path / "scores.csv"
+    scores.write_text("submission,score\nseed,5\n")
+    result = CliRunner().invoke(main, ["merge-manual", str(out), str(scores)])
+    assert result.exit_code == 0, result.output
+    assert "empty/result.json left out" in result.output
+    scores.write_bytes(b"\xff\xfe\x00 not text")
+    result = CliRunner().invoke(main, ["merge-manual", str(out), str(scores)])
+    assert result.exit_code == 1 and "not a readable UTF-8 CSV" in result.output
+    assert "Traceback" not in result.output
