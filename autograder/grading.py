@@ -335,6 +335,7 @@ class GradingPlugin:
         self.outcomes: dict[int, dict[str, CheckOutcome]] = {}
         self.current: tuple[int, SubmissionUnderTest, float] | None = None
         self.collection_errors: list[str] = []
+        self.failures: dict[int, list[str]] = {}  # by submission: where the grader failed
         self._reference: SimpleNamespace | None = None
 
     # -- fixtures the checks use ------------------------------------------------------------
@@ -471,8 +472,7 @@ class GradingPlugin:
         """An error outcome for a check the grader itself failed on, flagged for the teacher."""
         spec = _spec(item)
         note = f"{GRADER_FAILED} ({spec.task}.{spec.name}): {what}"
-        if self.current is not None:
-            self.current[1].failures.append(note)
+        self.failures.setdefault(item.callspec.params["submission"], []).append(note)
         return CheckOutcome(
             id=f"{spec.task}.{spec.name}", task=spec.task, title=spec.name, status="error",
             score=0.0, max_score=spec.points, message=note, visibility=spec.visibility,
@@ -496,6 +496,7 @@ class GradingPlugin:
         except Exception as exc:
             under_test.failures.append(f"{GRADER_FAILED}: closing its sandbox task: {_describe(exc)}")
         checks = list(self.outcomes.pop(index, {}).values())
+        under_test.failures.extend(self.failures.pop(index, []))
         self.on_done(self.submissions[index], under_test, checks, time.monotonic() - started)
 
 
@@ -670,7 +671,7 @@ def failure_result(base: dict[str, Any], reason: str) -> dict[str, Any]:
                           "manual": manual})  # fmt: skip
     sandbox = base.get("sandbox") if isinstance(base.get("sandbox"), dict) else {}
     layer = sandbox.get("layer")
-    note = f"{GRADER_FAILED}: {reason}"
+    note = reason if reason.startswith(GRADER_FAILED) else f"{GRADER_FAILED}: {reason}"
     max_score = base.get("max_score")
     return plain({
         "schema_version": 1,
@@ -759,9 +760,10 @@ def grade_batch(
         raise GradingError("the check suite could not be collected:\n" + "\n".join(plugin.collection_errors))
     if code == pytest.ExitCode.USAGE_ERROR:
         raise GradingError("pytest refused the check suite (exit code 4): see the message above")
-    for sub in submissions:  # the session stopped early: the rest still get a result
+    for index, sub in enumerate(submissions):  # no check reached it: it still gets a result
         if id(sub) not in reported:
-            reason = f"the grading session stopped before it (pytest exit code {int(code)})"
+            reason = "; ".join(plugin.failures.get(index, [])) or (
+                f"the grading session ended before it (pytest exit code {int(code)})")
             report(sub, failure_result(result_skeleton(assignment, sub.name, sandbox), reason))
 
 
