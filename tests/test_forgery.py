@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -247,6 +249,43 @@ def test_unreadable_code_the_optimizers_import_is_a_finding(monkeypatch):
     found = H.findings({"optimizer.py": HONEST_CLASSES}, "optimizer.py", CLASSES)
     assert found == ["optimizer.py could not be read (not valid Python, or too large to parse safely), "
                      "so its code cannot be checked"]  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
+# Behaviour: a review flag where updates are bit-identical to torch's
+
+
+class InProcess:
+    """A stand-in for a submission under test whose classes run here, in this process."""
+
+    def __init__(self, namespace: dict[str, Any]):
+        self.namespace = namespace
+        self.review: list[str] = []
+
+    def call(self, task: str, probe: str, **args: Any) -> SimpleNamespace:
+        try:
+            return SimpleNamespace(ok=True, value=V.probes().PROBES[probe](dict(self.namespace), **args))
+        except (RuntimeError, TypeError, ValueError) as exc:
+            return SimpleNamespace(ok=False, value=None, error=str(exc))
+
+    def flag(self, note: str) -> None:
+        self.review.append(note)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnknownMarkWarning")  # the checks' own mark
+@pytest.mark.parametrize("cls", CLASSES)
+def test_torch_under_the_homework_name_is_flagged(cls):
+    """torch's own optimizer, which no reading of the code found, still gets a review flag:
+    for AdaGrad and RMSprop, whose natural hand-written rule is bit-identical to torch's on real
+    parameters, through the run on complex ones."""
+    checks = suite_module(str(HW1.suite_dir / "test_optimizer.py"), "test_optimizer.py")
+    reference = load_reference(HW1)
+    disguised = InProcess({cls: V.torch_twin_class(cls)})
+    checks._flag_torch_twin(disguised, reference, cls, [], np.random.default_rng(HW1.seed))
+    assert disguised.review and f"bit-identical to torch.optim.{V.TORCH_TWINS[cls]}" in disguised.review[0]
+    honest = InProcess({cls: getattr(reference.optimizer, cls)})
+    checks._flag_torch_twin(honest, reference, cls, [], np.random.default_rng(HW1.seed))
+    assert honest.review == []
 
 
 # --------------------------------------------------------------------------------------------

@@ -53,14 +53,24 @@ def _need_class(namespace: dict, name: str) -> type:
 
 
 def _array(value: Any) -> np.ndarray:
-    """A tensor (or array, or number) as a float64 numpy array, detached from any graph."""
+    """A tensor (or array, or number) as a float64 numpy array, detached from any graph; a
+    complex tensor as its real and imaginary parts along a last axis of 2."""
     if isinstance(value, torch.Tensor):
-        return value.detach().to("cpu").to(torch.float64).numpy().copy()
+        value = value.detach().to("cpu")
+        if value.is_complex():
+            value = torch.view_as_real(value)
+        return value.to(torch.float64).numpy().copy()
     return np.array(value, dtype=np.float64)
 
 
 def _tensor(value: Any, dtype: torch.dtype = torch.float64, grad: bool = False) -> torch.Tensor:
-    tensor = torch.tensor(np.asarray(value, dtype=np.float64), dtype=dtype)
+    """A new tensor from numbers; for a complex dtype, from pairs (real, imaginary) along the
+    last axis."""
+    array = np.asarray(value, dtype=np.float64)
+    if dtype.is_complex:
+        tensor = torch.view_as_complex(torch.tensor(array)).to(dtype).clone()
+    else:
+        tensor = torch.tensor(array, dtype=dtype)
     return tensor.requires_grad_(grad)
 
 
@@ -432,9 +442,12 @@ def probe_run_steps(
     step gets a closure returning ``losses[i]``. Records each step's parameters, what ``step``
     returned, how often the closure ran, the keys of ``optimizer.state`` per parameter, any of
     torch's own optimizers that ran, and with ``watch_grads`` each ``.grad`` after the step.
+    With ``dtype="complex128"`` each parameter and gradient is given, and recorded, as pairs
+    (real, imaginary) along a last axis of 2.
     """
     optimizer_class = _need_class(namespace, cls)
-    torch_dtype = torch.float64 if dtype == "float64" else torch.float32
+    torch_dtype = {"float64": torch.float64, "float32": torch.float32,
+                   "complex128": torch.complex128}[dtype]  # fmt: skip
     tensors = [_tensor(p, torch_dtype, grad=True) for p in params]
     record = _new_record(len(tensors))
     with _torch_optimizer_trap() as calls:

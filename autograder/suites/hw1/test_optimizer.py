@@ -287,32 +287,49 @@ def _bit_identical(got: dict, runs: Sequence[dict]) -> bool:
     return any(same(run.get("trajectory")) for run in runs)
 
 
-def _flag_torch_twin(submission: Any, cls: str, got: dict, want: dict, **args: Any) -> None:
-    """Flag for review a run bit-identical to torch's own optimizer run here, where that says
-    something: only when the reference's own run differs from torch's in some bit (for AdaGrad
-    and RMSprop the natural hand-written rule has exactly torch's arithmetic)."""
-    twins = V.torch_twin_runs(cls, "run_steps", **args)
-    if _bit_identical(got, twins) and not _bit_identical(want, twins):
-        submission.flag(
-            f"{cls}: updates bit-identical to torch.optim.{V.TORCH_TWINS[cls]} (the reference's "
-            "differ in the last bits): torch's optimizer in disguise, or a hand-written rule with "
-            "exactly torch's arithmetic; worth reading the code"
-        )
+def _flag_torch_twin(submission: Any, reference: Any, cls: str, runs: list[tuple[dict, dict]],
+                     rng: np.random.Generator) -> None:  # fmt: skip
+    """Flag for review a class whose updates are bit-identical to torch's own optimizer run
+    here, on inputs where that says something: where the reference's own updates differ from
+    torch's in some bit. ``runs`` are the update-rule runs (arguments, student's result); a
+    run on complex parameters is added, where torch updates the real and imaginary parts
+    each as a real number and a hand-written rule usually does complex arithmetic (for AdaGrad
+    and RMSprop the natural real-valued rule has exactly torch's arithmetic)."""
+    shapes: list[tuple[int, ...]] = [(3, 2, 2), (4, 2)]  # the last axis: real, imaginary
+    args = {"params": _params(rng, shapes), "grads": _grads(rng, shapes, 6), "dtype": "complex128"}
+    complex_run = submission.call(TASK, "run_steps", cls=cls, **args)
+    if complex_run.ok and isinstance(complex_run.value, dict):
+        runs = [*runs, (args, complex_run.value)]
+    for args, got in runs:
+        twins = V.torch_twin_runs(cls, "run_steps", **args)
+        try:
+            want = V.run_reference_optimizer(reference, cls, "run_steps", **args)
+        except (RuntimeError, TypeError, ValueError):  # it need not handle complex parameters
+            want = {}
+        if _bit_identical(got, twins) and not _bit_identical(want, twins):
+            submission.flag(
+                f"{cls}: updates bit-identical to torch.optim.{V.TORCH_TWINS[cls]} (the "
+                "reference's differ in the last bits): torch's optimizer in disguise, or a "
+                "hand-written rule with exactly torch's arithmetic; worth reading the code"
+            )
+            return
 
 
 def _matches_reference(submission: Any, reference: Any, rng: np.random.Generator, cls: str) -> None:
     params = _params(rng, SHAPES)
     grads = _grads(rng, SHAPES, STEPS)
+    runs = []
     for kwargs in (None, CUSTOM[cls]):
         what = _call(cls, kwargs, SHAPES, STEPS)
         got, want = _run_both(submission, reference, cls, what, params=params, grads=grads,
                               kwargs=kwargs)  # fmt: skip
-        _flag_torch_twin(submission, cls, got, want, params=params, grads=grads, kwargs=kwargs)
+        runs.append(({"params": params, "grads": grads, "kwargs": kwargs}, got))
         try:
             _compare(cls, got, want, params, grads, what, kwargs=kwargs, hint=RULE_HINTS[cls])
         except CheckFailed as failure:
             failure.series += _bowl_series(submission, reference, cls)
             raise
+    _flag_torch_twin(submission, reference, cls, runs, rng)
 
 
 # --------------------------------------------------------------------------------------------

@@ -381,18 +381,19 @@ TORCH_TWINS = {"Adam": "Adam", "SGDMomentum": "SGD", "AdaGrad": "Adagrad", "RMSp
 TORCH_IMPLEMENTATIONS: tuple[dict[str, bool], ...] = ({"foreach": False}, {"foreach": True}, {"fused": True})
 
 
-def _torch_twin(cls: str, implementation: Mapping[str, bool]) -> type:
+def torch_twin_class(cls: str, implementation: Mapping[str, bool] | None = None) -> type:
     """torch's optimizer under the homework's name, with the homework's defaults."""
     base = getattr(torch.optim, TORCH_TWINS[cls])
+    chosen = dict(implementation or {})
 
     class Twin(base):  # type: ignore[misc, valid-type]
         def __init__(self, params: Any, **kwargs: Any) -> None:
-            super().__init__(params, **{**DEFAULTS[cls], **kwargs, **implementation})
+            super().__init__(params, **{**DEFAULTS[cls], **kwargs, **chosen})
 
     return Twin
 
 
-_TWINS = {(cls, i): _torch_twin(cls, implementation) for cls in OPTIMIZERS
+_TWINS = {(cls, i): torch_twin_class(cls, implementation) for cls in OPTIMIZERS
           for i, implementation in enumerate(TORCH_IMPLEMENTATIONS)}  # fmt: skip
 
 
