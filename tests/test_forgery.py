@@ -221,6 +221,10 @@ HONEST = {
     "a sibling helper the classes do not use": {
         "optimizer.py": "import deep_net\n" + HONEST_CLASSES,
         "deep_net.py": "import torch\n\ndef act(name):\n    return getattr(torch.nn, name)()\n"},
+    "a method's variable named like a demo's global": {
+        "hw1.ipynb": HONEST_CLASSES.replace("        for group in self.param_groups:",
+                                            "        loss = closure\n        for group in self.param_groups:")
+        + "\n\ndef train(cls):\n    return cls\n\n\nloss = train(torch.optim.Adam)\n"},
     "an unreadable file nothing imports": {"optimizer.py": HONEST_CLASSES, "roots.py": "def broken(:\n"},
 }
 

@@ -119,6 +119,18 @@ def _bound_names(node: ast.stmt) -> list[str]:
     return names
 
 
+def _local_names(function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> frozenset[str]:
+    """A function's own variables: its arguments and the names it assigns, unless declared
+    ``global``."""
+    arguments = function.args
+    names = {a.arg for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]}
+    names |= {a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None}
+    body = ast.Module(body=function.body if isinstance(function.body, list) else [], type_ignores=[])
+    names |= {n.id for n in ast.walk(body) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    declared = {name for n in ast.walk(body) if isinstance(n, ast.Global) for name in n.names}
+    return frozenset(names - declared)
+
+
 @dataclass
 class _File:
     """One parsed file: its imports resolved to dotted names, and its module-level names."""
@@ -283,12 +295,28 @@ class Reading:
         return reached
 
     def _used(self, file: _File, node: ast.AST) -> list[tuple[_File, str]]:
-        used = []
-        for inner in ast.walk(node):
-            if isinstance(inner, ast.Name | ast.Attribute):
-                dotted = self.resolve(file, inner)
-                if dotted:
-                    used += list(self._definition(file, dotted))
+        """The module-level definitions a piece of code names; a function's own variables
+        (its arguments and what it assigns) are not the module's names of the same spelling."""
+        used: list[tuple[_File, str]] = []
+
+        def visit(part: ast.AST, local: frozenset[str]) -> None:
+            if isinstance(part, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+                for outer in [*getattr(part, "decorator_list", []), *part.args.defaults,
+                              *[d for d in part.args.kw_defaults if d is not None]]:  # fmt: skip
+                    visit(outer, local)
+                local = local | _local_names(part)
+                for statement in part.body if isinstance(part.body, list) else [part.body]:
+                    visit(statement, local)
+                return
+            if isinstance(part, ast.Name) and part.id in local:
+                return
+            if isinstance(part, ast.Name | ast.Attribute):
+                dotted = self.resolve(file, part)
+                used.extend(self._definition(file, dotted) if dotted else [])
+            for child in ast.iter_child_nodes(part):
+                visit(child, local)
+
+        visit(node, frozenset())
         return used
 
     def _called(self, import_time: list[tuple[_File, ast.AST]],
