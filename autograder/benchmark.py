@@ -54,7 +54,8 @@ def replicate(submissions: list[Submission], copies: int) -> list[Submission]:
 def write_hostile_mix(reference: Path, assignment: Assignment, folder: Path) -> None:
     """Submissions made to cost the trusted side as much as its caps allow, each next to
     the reference's own code: dead code just under the static checks' parse cap (the
-    costliest kind per character), a file of dead code far over it, a notebook of small JSON
+    costliest kind per character; in the notebook, and in every file and the notebook at
+    once), a file of dead code far over it, a notebook of small JSON
     values just under the count the reader accepts, one nested beyond any parser's depth,
     and the reference itself as a notebook. The sandbox's own cost is capped elsewhere."""
     code = {p.name: p.read_text() for p in sorted(reference.glob("*.py"))}
@@ -68,6 +69,13 @@ def write_hostile_mix(reference: Path, assignment: Assignment, folder: Path) -> 
 
     room = MAX_PARSE_CHARS - sum(len(text) + 2 for text in code.values()) - 100
     notebook("dead_code_at_parse_cap", "if False:\n    _ = (" + "(a,b)," * (room // 6) + ")\n")
+    everywhere = folder / "dead_code_at_parse_cap_in_every_file"  # every tree the checks keep
+    everywhere.mkdir()
+    for name, text in code.items():
+        dead = "(a,b)," * ((MAX_PARSE_CHARS - len(text) - 100) // 6)
+        (everywhere / name).write_text(f"{text}\nif False:\n    _ = ({dead})\n")
+    (everywhere / assignment.notebook).write_bytes(
+        (folder / "dead_code_at_parse_cap" / assignment.notebook).read_bytes())
     (folder / "dead_code_over_parse_cap").mkdir()
     for name, text in code.items():
         dead = "(a,b)," * ((MAX_SOURCE_BYTES - len(text)) // 7)
