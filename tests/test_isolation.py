@@ -233,3 +233,25 @@ def test_a_locked_task_folder_does_not_block_the_next_task(sandbox):
     _, found, _ = run(sandbox, "import os\ndef f():\n    return sorted(os.listdir('.'))\n")
     assert found.ok and [name for name in found.value if name != "__pycache__"] == ["student.py"]
     assert sandbox.replacements == []
+
+
+def test_keys_die_with_the_task(sandbox):
+    """Kernel keyrings (session, user, user-session) hold nothing from an earlier task."""
+    source = """
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        RINGS = (-3, -4, -5)  # session, user, user-session
+        def f(put=False):
+            if put:
+                return [libc.syscall({add_key}, b"user", b"left-behind", b"source", 6, ring)
+                        for ring in RINGS]
+            return [libc.syscall({keyctl}, 10, ring, b"user", b"left-behind", 0) for ring in RINGS]
+    """
+    numbers = {"x86_64": (248, 250), "aarch64": (217, 219)}.get(os.uname().machine)
+    if numbers is None:
+        pytest.skip("system call numbers known for x86_64 and aarch64 only")
+    source = source.format(add_key=numbers[0], keyctl=numbers[1])
+    _, put, _ = run(sandbox, source, put=True)
+    assert put.ok and all(key > 0 for key in put.value), put
+    _, found, _ = run(sandbox, source)
+    assert found.ok and found.value == [-1, -1, -1]

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import platform
 import resource
 import signal
 from pathlib import Path
@@ -49,6 +50,8 @@ PR_CAPBSET_DROP = 24
 PR_SET_NO_NEW_PRIVS = 38
 LAST_CAPABILITY = 63
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
+SYS_KEYCTL = {"x86_64": 250, "aarch64": 219}.get(platform.machine())
+KEYCTL_JOIN_SESSION_KEYRING = 1
 
 # Folders any user may write to on a usual system; a task gets an empty tmpfs over each.
 SHARED_WRITABLE = ("/tmp", "/var/tmp", "/dev/shm", "/run/shm", "/run/lock", "/var/lock")
@@ -129,6 +132,11 @@ def seal(workdir: Path, tmpfs_bytes: int) -> Path:
         _mount(f"/proc/self/fd/{folder}", TASK_DIR, None, MS_BIND)
     finally:
         os.close(folder)
+    # A session keyring of its own: one inherited from the worker would be shared by every
+    # task (user keyrings already belong to the new user namespace). Where keyctl is
+    # forbidden (a seccomp profile), there is no keyring to share either.
+    if SYS_KEYCTL is not None:
+        _libc.syscall(SYS_KEYCTL, KEYCTL_JOIN_SESSION_KEYRING, None, 0, 0, 0)
     _drop_capabilities()
     os.chdir(TASK_DIR)
     return Path(TASK_DIR)
