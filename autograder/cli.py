@@ -123,7 +123,7 @@ def grade(
     """Grade submissions: each PATH is a submission (folder or notebook) or a folder of them."""
     spec = _assignment(assignment_name)
     try:
-        submissions = discover(list(paths), spec)
+        submissions = discover(list(paths), spec, keep_files=False)  # each job reads its own
     except (FileNotFoundError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     options = GradingOptions(

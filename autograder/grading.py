@@ -345,7 +345,8 @@ class GradingPlugin:
         if self.current is None or self.current[0] != index:
             self._finish_current()
             self.sandbox.ready()  # a worker the last submission broke is replaced on no one's time
-            under_test = SubmissionUnderTest(self.submissions[index], self.assignment, self.sandbox)
+            submission = self.submissions[index].loaded_again(self.assignment)
+            under_test = SubmissionUnderTest(submission, self.assignment, self.sandbox)
             self.current = (index, under_test, time.monotonic())
         return self.current[1]
 
@@ -497,7 +498,7 @@ class GradingPlugin:
             under_test.failures.append(f"{GRADER_FAILED}: closing its sandbox task: {_describe(exc)}")
         checks = list(self.outcomes.pop(index, {}).values())
         under_test.failures.extend(self.failures.pop(index, []))
-        self.on_done(self.submissions[index], under_test, checks, time.monotonic() - started)
+        self.on_done(under_test.submission, under_test, checks, time.monotonic() - started)
 
 
 def _plain_report(item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport:
@@ -720,10 +721,10 @@ def grade_batch(
 
     due_passed = assignment.due is not None and datetime.now(UTC) >= assignment.due
 
-    reported: set[int] = set()
+    reported: set[str] = set()  # by name: what reaches ``done`` is the submission read again
 
     def report(sub: Submission, result: dict[str, Any]) -> None:
-        reported.add(id(sub))
+        reported.add(sub.name)
         try:
             on_result(result)
         except Exception as exc:  # a result that cannot be passed on becomes a failure
@@ -761,7 +762,7 @@ def grade_batch(
     if code == pytest.ExitCode.USAGE_ERROR:
         raise GradingError("pytest refused the check suite (exit code 4): see the message above")
     for index, sub in enumerate(submissions):  # no check reached it: it still gets a result
-        if id(sub) not in reported:
+        if sub.name not in reported:
             reason = "; ".join(plugin.failures.get(index, [])) or (
                 f"the grading session ended before it (pytest exit code {int(code)})")
             report(sub, failure_result(result_skeleton(assignment, sub.name, sandbox), reason))

@@ -12,7 +12,7 @@ import json
 import os
 import re
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .assignment import Assignment
@@ -36,6 +36,16 @@ class Submission:
     path: Path
     files: dict[str, bytes] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    loaded: bool = True  # False: only its name and path, read again when it is graded
+
+    def unloaded(self) -> Submission:
+        """This submission without its files' bytes, so that dealing out a batch of any
+        size costs next to nothing; ``loaded_again`` reads them when it is graded."""
+        return replace(self, files={}, problems=list(self.problems), loaded=False)
+
+    def loaded_again(self, assignment: Assignment) -> Submission:
+        """The submission with its files (read again from its path when it was unloaded)."""
+        return self if self.loaded else read_submission(self.path, assignment, name=self.name)
 
     def entry_for(self, files: tuple[str, ...], notebook: str) -> str | None:
         """The file to load for a task: its own file, else the notebook, else none."""
@@ -161,12 +171,13 @@ def _safe_name(name: str) -> str:
     return cleaned[:120]
 
 
-def discover(paths: list[Path], assignment: Assignment) -> list[Submission]:
+def discover(paths: list[Path], assignment: Assignment, keep_files: bool = True) -> list[Submission]:
     """Expand the command line's paths into submissions with unique, file-system-safe names
     (none of them a name in ``BATCH_OUTPUTS``: ``grades.csv`` is graded as ``grades.csv-2``).
 
     A notebook or a folder holding homework files is one submission; a folder whose
     sub-folders hold them is a batch; a folder with neither is one (empty) submission.
+    Without ``keep_files`` each is read (its problems found) and returned ``unloaded``.
     """
     found: list[tuple[str, Path]] = []
     wanted = set(assignment.submission_files) | {assignment.notebook}
@@ -193,5 +204,6 @@ def discover(paths: list[Path], assignment: Assignment) -> list[Submission]:
         while name.casefold() in used:
             name, counter = f"{base}-{counter}", counter + 1
         used.add(name.casefold())
-        submissions.append(read_submission(path, assignment, name=name))
+        submission = read_submission(path, assignment, name=name)
+        submissions.append(submission if keep_files else submission.unloaded())
     return submissions

@@ -142,6 +142,16 @@ def test_summary_is_written_even_when_its_page_cannot_be_drawn(tmp_path, monkeyp
     assert (tmp_path / "grades.csv").read_text().count("\n") == 2
 
 
+def test_a_batch_is_dealt_out_without_its_files_and_read_again_when_graded(tmp_path):
+    shutil.copytree(REFERENCE, tmp_path / "batch" / "alice")
+    (tmp_path / "batch" / "bob").mkdir()
+    alice, bob = discover([tmp_path / "batch"], HW1, keep_files=False)
+    assert alice.files == {} and not alice.loaded and bob.problems
+    again = alice.loaded_again(HW1)
+    assert again.loaded and again.name == "alice" and "optimizer.py" in again.files
+    assert again.loaded_again(HW1) is again
+
+
 def test_batch_outputs_never_take_a_submission_name(tmp_path):
     batch = tmp_path / "batch"
     for name in ("grades.csv", "Summary.HTML", "mistakes.csv"):
@@ -220,7 +230,7 @@ def test_a_killed_grading_process_costs_one_submission(tmp_path):
 
     killer = threading.Thread(target=kill_the_job)
     killer.start()
-    grade_parallel(HW1, discover([tmp_path], HW1), PUBLIC, keep, jobs=1)
+    grade_parallel(HW1, discover([tmp_path], HW1, keep_files=False), PUBLIC, keep, jobs=1)
     killer.join()
     assert sorted(results) == names
     failed = [n for n, r in results.items() if "grader_failure" in r]
