@@ -1,4 +1,4 @@
-"""The ``autograder`` command: release, check, grade, merge-manual, doctor, benchmark."""
+"""The ``autograder`` command: release, check, grade, merge-manual, summarize, doctor, benchmark."""
 
 from __future__ import annotations
 
@@ -207,6 +207,19 @@ def merge_manual(out: Path, scores_csv: Path) -> None:
     for problem in problems:
         console.print(f"[yellow]{problem}[/yellow]")
     console.print(f"merged {scores_csv} into {out}")
+
+
+@main.command()
+@click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def summarize(out: Path) -> None:
+    """Write OUT's summary.html, grades.csv and mistakes.csv again from its result.json files
+    (after a batch was killed before it could, say)."""
+    problems: list[str] = []
+    results = output.load_results(out, problems)
+    for problem in problems:
+        console.print(problem, markup=False)
+    report.render_summary(results, out)
+    console.print(f"{len(results)} results summarised in {out / 'summary.html'}", markup=False)
 
 
 @main.command()

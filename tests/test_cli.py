@@ -160,3 +160,15 @@ def test_merge_manual_names_what_it_cannot_read(graded_twice, tmp_path):
     result = CliRunner().invoke(main, ["merge-manual", str(out), str(scores)])
     assert result.exit_code == 1 and "not a readable UTF-8 CSV" in result.output
     assert "Traceback" not in result.output
+
+
+def test_summarize_rewrites_the_batch_files_from_the_results(graded_twice, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(graded_twice[0], out)
+    for name in ("summary.html", "grades.csv", "mistakes.csv"):
+        (out / name).unlink()
+    result = CliRunner().invoke(main, ["summarize", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = (out / "grades.csv").read_text().splitlines()[1:]
+    assert sorted(r.split(",")[0] for r in rows) == ["empty", "seed", "syntax_error"]
+    assert (out / "summary.html").is_file() and (out / "mistakes.csv").is_file()
