@@ -313,11 +313,24 @@ def test_reference_follows_the_rule_on_drawn_functions():
     rng = np.random.default_rng(HW1.seed)
     for index in range(40):
         drawn = V.drawn_rng({"roots.py": str(index).encode()}, rng)
-        for coefficients, x0, lr, target in (V.drawn_parabola(drawn), V.drawn_squared_quadratic(drawn)):
+        draws = [V.drawn_parabola(drawn), V.drawn_parabola(drawn, slow=True)]
+        draws.append(V.drawn_squared_quadratic(drawn))
+        for coefficients, x0, lr, target in draws:
             got = V.run_reference_probe("gradient_descent", reference, coefficients=coefficients,
                                         x0=x0, lr=lr)  # fmt: skip
             assert V.descent_path_error(coefficients, x0, lr, got) is None
             assert abs(got["result"]["value"] - target) <= 1e-6
+
+
+def test_a_descent_cut_short_fails_every_slow_draw():
+    """A fixed hundred steps never reaches a slow parabola's minimum, whatever the draw, so such
+    a mistake scores the same for every submission."""
+    rng = np.random.default_rng(HW1.seed)
+    for index in range(40):
+        drawn = V.drawn_rng({"roots.py": bytes([index])}, rng)
+        coefficients, x0, lr, minimum = V.drawn_parabola(drawn, slow=True)
+        path, _ = V.rule_path(coefficients, x0, lr, 100)
+        assert abs(path[-1] - minimum) > 1e-8
 
 
 def test_a_shortcut_is_off_the_rule():

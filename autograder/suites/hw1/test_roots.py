@@ -183,11 +183,11 @@ def test_gd_seed_near_vertex(submission: Any, reference: Any) -> None:
 
 @check(TASK, points=1, depends=LOADS, visibility="hidden", show=("deviation", "series"))
 def test_gd_simple_parabola(submission: Any, reference: Any, rng: np.random.Generator) -> None:
-    """gradient_descent on parabolas drawn for this grading follows x ← x − lr·grad(x) to the
-    minimum."""
+    """gradient_descent on two parabolas drawn for this grading, one quick and one slow to
+    descend, follows x ← x − lr·grad(x) to the minimum."""
     drawn = V.drawn_rng(submission.submission.files, rng)
-    for _ in range(2):
-        coefficients, x0, lr, minimum = V.drawn_parabola(drawn)
+    for slow in (False, True):
+        coefficients, x0, lr, minimum = V.drawn_parabola(drawn, slow)
         _descend(submission, reference, coefficients, x0, lr, minimum, 1e-8)
 
 

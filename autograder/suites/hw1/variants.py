@@ -504,12 +504,14 @@ def _returned_number(result: Any) -> float | None:
     return None
 
 
-def drawn_parabola(rng: np.random.Generator) -> tuple[list[float], float, float, float]:
-    """grad of k·(x − r)² with k and r drawn, a start 2 to 8 away, and an lr that converges:
+def drawn_parabola(rng: np.random.Generator, slow: bool = False) -> tuple[list[float], float, float, float]:
+    """grad of k·(x − r)² with k and r drawn, a start 2 to 8 away, and an lr under which each
+    step shrinks x − r by a factor 1 − 2·k·lr of 0.1 to 0.5, or with ``slow`` of 0.9 to 0.95
+    (some hundreds of steps: a descent cut short fails on every draw, not on some):
     (coefficients, x0, lr, the minimum)."""
     k, r = float(rng.uniform(0.5, 3.0)), float(rng.uniform(-5.0, 5.0))
     x0 = r + float(rng.choice([-1.0, 1.0]) * rng.uniform(2.0, 8.0))
-    lr = float(rng.uniform(0.05, 0.45)) / k  # each step shrinks x − r by 1 − 2·k·lr, in (0.1, 0.9)
+    lr = float(rng.uniform(0.025, 0.05) if slow else rng.uniform(0.25, 0.45)) / k
     return [2.0 * k, -2.0 * k * r], x0, lr, r
 
 
