@@ -143,6 +143,9 @@ def generate(kind: str, target: Path) -> None:
     elif kind == "dead_code_module":
         text = (REFERENCE / target.name).read_text()
         target.write_text(text + "\n_ = (" + "(a,b)," * (((2 << 20) - len(text) - 64) // 6) + ")\n")
+    elif kind == "heading_notebook":  # a heading search that backtracks is quadratic in this
+        target.write_text(json.dumps(notebook_json([{"cell_type": "markdown", "metadata": {},
+                                                     "source": "#" * (3 << 20)}])))  # fmt: skip
     elif kind == "json_values_notebook":  # millions of tiny JSON values, each a Python object
         notebook = notebook_json()
         notebook["metadata"] = {"x": [{}] * 3_000_000}
