@@ -136,7 +136,7 @@ def grade(
         raise click.BadParameter(f"{out} is a file, not a folder", param_hint="--out")
     out.mkdir(parents=True, exist_ok=True)
     results: list[dict[str, Any]] = []
-    signal.signal(signal.SIGTERM, _stop)
+    previous = signal.signal(signal.SIGTERM, _stop)
     try:
         with Progress(
             TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -156,6 +156,7 @@ def grade(
     except GradingError as exc:
         raise click.ClickException(str(exc)) from None
     finally:  # a stopped or failed batch still gets its overview of what it finished
+        signal.signal(signal.SIGTERM, previous)
         results.sort(key=lambda r: r["submission"])
         report.render_summary(results, out)
     _print_table(results)
