@@ -233,10 +233,11 @@ class SubmissionUnderTest:
         return found
 
 
-@functools.lru_cache(maxsize=2)
+@functools.lru_cache(maxsize=1)
 def notebook_code(raw: bytes) -> str | None:
     """A notebook's code cells joined, read here with the submission's size caps (never
-    run); None when it is not a readable notebook. Static checks ask for it several times."""
+    run); None when it is not a readable notebook. Static checks ask for it several times
+    (a submission has one notebook, so only the last is kept)."""
     try:
         return "\n\n".join(notebook_code_cells(raw, max_bytes=MAX_NOTEBOOK_BYTES))
     except (ValueError, RecursionError, MemoryError):
