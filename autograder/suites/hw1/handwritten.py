@@ -26,7 +26,7 @@ import builtins
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from autograder.grading import parse_python
+from autograder.grading import SourceTooLarge, parse_python
 
 TORCH_OPTIMIZERS = {"ASGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax",
                     "LBFGS", "Muon", "NAdam", "RAdam", "RMSprop", "Rprop", "SGD",
@@ -198,10 +198,14 @@ class Reading:
             name = pending.pop()
             if name in self.files or name not in sources:
                 continue
-            tree = parse_python(sources[name])
+            try:
+                tree = parse_python(sources[name])
+            except SourceTooLarge as error:
+                self.findings.append(f"{name} could not be read: {error}")
+                continue
             if not isinstance(tree, ast.Module):
-                self.findings.append(f"{name} could not be read (not valid Python, or too large "
-                                     "to parse safely), so its code cannot be checked")  # fmt: skip
+                self.findings.append(f"{name} could not be read (not valid Python), so its code "
+                                     "cannot be checked")  # fmt: skip
                 continue
             self.files[name] = _read(name, tree, set(modules))
             pending += [modules[m] for m in self.files[name].imports]
