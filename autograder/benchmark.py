@@ -55,7 +55,7 @@ def write_hostile_mix(reference: Path, assignment: Assignment, folder: Path) -> 
     """Submissions made to cost the trusted side as much as its caps allow, each next to
     the reference's own code: dead code just under the static checks' parse cap (the
     costliest kind per character; in the notebook, and in every file and the notebook at
-    once), a file of dead code far over it, a notebook of small JSON
+    once), a file of dead code far over it, a notebook just under the size cap, a notebook of small JSON
     values just under the count the reader accepts, one nested beyond any parser's depth,
     and the reference itself as a notebook. The sandbox's own cost is capped elsewhere."""
     code = {p.name: p.read_text() for p in sorted(reference.glob("*.py"))}
@@ -65,7 +65,8 @@ def write_hostile_mix(reference: Path, assignment: Assignment, folder: Path) -> 
                   "source": text} for text in [*code.values(), extra_code] if text]  # fmt: skip
         data = {"cells": cells, "metadata": metadata or {}, "nbformat": 4, "nbformat_minor": 5}
         (folder / name).mkdir()
-        (folder / name / assignment.notebook).write_text(json.dumps(data))
+        (folder / name / assignment.notebook).write_text(json.dumps(data, ensure_ascii=False),
+                                                         encoding="utf-8")
 
     room = MAX_PARSE_CHARS - sum(len(text) + 2 for text in code.values()) - 100
     notebook("dead_code_at_parse_cap", "if False:\n    _ = (" + "(a,b)," * (room // 6) + ")\n")
@@ -82,6 +83,8 @@ def write_hostile_mix(reference: Path, assignment: Assignment, folder: Path) -> 
         padding = f"\n_ = ({dead})\n" if name == "optimizer.py" else ""
         (folder / "dead_code_over_parse_cap" / name).write_text(text + padding)
     notebook("json_values_at_cap", metadata={"x": [{"": 1}] * (MAX_JSON_ITEMS // 2 - 1000)})
+    wide = "# " + "\U0001F600" * ((MAX_NOTEBOOK_BYTES - (1 << 20)) // 4) + "\n"  # 4 bytes each
+    notebook("notebook_at_size_cap", wide)
     notebook("json_nested_deep", metadata="@@")
     deep = folder / "json_nested_deep" / assignment.notebook
     depth = min(MAX_NOTEBOOK_BYTES // 4, 200_000)

@@ -142,7 +142,7 @@ def test_benchmark_grades_a_hostile_mix(tmp_path):
                                        "--warm-only", "--adversarial"], terminal_width=200)  # fmt: skip
     assert result.exit_code == 0, result.output
     row = next(line for line in result.output.splitlines() if "warm" in line)
-    assert [c.strip() for c in row.strip("│ ").split("│")][:3] == ["warm", "1", "6"]
+    assert [c.strip() for c in row.strip("│ ").split("│")][:3] == ["warm", "1", "7"]
     peak = float(result.output.split("grader peak memory per grading process:")[1].split()[0])
     assert 0 < peak < 1024
 
