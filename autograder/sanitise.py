@@ -20,7 +20,6 @@ MAX_TEXT_CHARS = 1 << 20  # one string; reports cap far lower, this bounds memor
 MAX_ITEMS = 200_000  # one list or mapping
 MAX_DEPTH = 32
 LARGEST_INT = 2**53  # beyond this an int is shown as the float nearest to it
-NON_FINITE = ("nan", "inf", "-inf")
 
 
 def plain_number(value: float) -> float | str:
