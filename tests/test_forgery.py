@@ -189,6 +189,20 @@ HIDDEN = {
          "\nhooks = [hook]\n"},
         "uses torch's optimizer code torch.optim.Adam.step",
     ),
+    "the class rebound in a notebook's __main__ block (a notebook runs as __main__)": (
+        {"hw1.ipynb": HONEST_CLASSES + "\nif __name__ == '__main__':\n    Adam = torch.optim.Adam\n"},
+        "Adam",
+    ),
+    "__name__ rebound so that a file's own __main__ block runs": (
+        {"optimizer.py": HONEST_CLASSES + "\n__name__ = '__main__'\nif __name__ == '__main__':\n"
+         "    Adam = torch.optim.Adam\n"},
+        "Adam",
+    ),
+    "__name__ bound by an import so that a file's own __main__ block runs": (
+        {"optimizer.py": "import __main__ as __name__\n" + HONEST_CLASSES
+         + "\nif __name__ == '__main__':\n    Adam = torch.optim.Adam\n"},
+        "Adam",
+    ),
     "the probes named": (
         {"optimizer.py": HONEST_CLASSES + "\nTARGET = '_trap_installed'\n"},
         "names '_trap_installed'",

@@ -14,8 +14,9 @@ reading follows those imports and judges the code in two tiers:
   with it), but it may not build names at run time either, bind the four names to anything but
   a ``class`` statement, or change the classes or ``torch.optim`` after the fact.
 
-Code under ``if __name__ == "__main__":`` never runs when the grader imports a file; functions
-that nothing reaches never run at all. A file that is reached but cannot be read (not valid
+Code under ``if __name__ == "__main__":`` in a ``.py`` file never runs when the grader imports
+it (unless the file tampers with ``__name__``); in a notebook it does, and is read like the
+rest. Functions that nothing reaches never run at all. A file that is reached but cannot be read (not valid
 Python, or too large to parse safely) is itself a finding: what cannot be read cannot be judged.
 """
 
@@ -78,20 +79,40 @@ def _is_main_guard(node: ast.stmt) -> bool:
     return bool(names and mains)
 
 
-def _module_statements(body: Sequence[ast.stmt]) -> Iterator[ast.stmt]:
+def _main_blocks_skipped(name: str, tree: ast.Module) -> bool:
+    """Whether this file's ``__main__`` blocks are sure not to run when the grader loads it:
+    a ``.py`` file is imported under its own name, but a notebook runs as ``__main__``, and a
+    file that does anything with ``__name__`` besides testing it in such a guard (rebinding it
+    so that its own guard opens, say) is read whole."""
+    if not name.endswith(".py"):
+        return False
+    guards = {id(side) for node in ast.walk(tree) if _is_main_guard(node)
+              for side in [node.test.left, *node.test.comparators]}  # type: ignore[attr-defined]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id == "__name__":
+            if id(node) not in guards:
+                return False
+        elif not isinstance(node, ast.Constant) and "__name__" in (
+            value for _, value in ast.iter_fields(node) if isinstance(value, str)
+        ):
+            return False  # ``import x as __name__``, ``def __name__``, ``except E as __name__``
+    return True
+
+
+def _module_statements(body: Sequence[ast.stmt], skip_main: bool) -> Iterator[ast.stmt]:
     """Module-level statements that run on import, looking into if/try/with/for blocks (not
-    into functions or classes), leaving out ``__main__`` blocks."""
+    into functions or classes), leaving out ``__main__`` blocks when ``skip_main``."""
     for node in body:
-        if _is_main_guard(node):
-            yield from _module_statements(getattr(node, "orelse", []))
+        if skip_main and _is_main_guard(node):
+            yield from _module_statements(getattr(node, "orelse", []), skip_main)
             continue
         yield node
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             continue
         for name in ("body", "orelse", "finalbody"):
-            yield from _module_statements(getattr(node, name, []) or [])
+            yield from _module_statements(getattr(node, name, []) or [], skip_main)
         for handler in getattr(node, "handlers", []) or []:
-            yield from _module_statements(handler.body)
+            yield from _module_statements(handler.body, skip_main)
 
 
 def _bound_names(node: ast.stmt) -> list[str]:
@@ -163,7 +184,7 @@ def _read(name: str, tree: ast.Module, siblings: set[str]) -> _File:
                     file.aliases[alias.asname or alias.name] = f"{module}.{alias.name}".lstrip(".")
                 elif module.split(".")[0] == "torch":
                     file.torch_stars.append(module)
-    file.top_level = list(_module_statements(tree.body))
+    file.top_level = list(_module_statements(tree.body, _main_blocks_skipped(name, tree)))
     for node in file.top_level:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             file.definitions.setdefault(node.name, []).append(node)
