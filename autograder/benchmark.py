@@ -96,7 +96,10 @@ def run(assignment: Assignment, sample_dir: Path, copies: int, layer: str | None
         modes: tuple[str, ...] = ("cold", "warm"), jobs: int = 1,
         adversarial: bool = False) -> list[BenchmarkFigures]:
     """Grade ``copies`` copies of the samples (or, with ``adversarial``, of the hostile mix
-    built from the samples' reference) once per mode, and time each run."""
+    built from the samples' reference) once per mode, and time each run. Modes: ``cold``
+    (a fresh worker per task), ``warm`` (forked from a warm worker, each task in namespaces of
+    its own, as grading always runs), ``warm-shared`` (the same without the per-task
+    namespaces: only to measure what that isolation costs)."""
     with tempfile.TemporaryDirectory(prefix="hostile-") as scratch:
         if adversarial:
             write_hostile_mix(sample_dir / "reference", assignment, Path(scratch))
@@ -108,7 +111,7 @@ def run(assignment: Assignment, sample_dir: Path, copies: int, layer: str | None
         def keep(result: dict, layers: list[str] = layers) -> None:
             layers.append(result["sandbox"]["layer"])
 
-        options = GradingOptions(layer=layer, warm=mode == "warm")
+        options = GradingOptions(layer=layer, warm=mode != "cold", isolate_tasks=mode != "warm-shared")
         started, busy, peaks = time.perf_counter(), machine_busy_seconds(), []
         grade_parallel(assignment, batch, options, keep, jobs, peaks)
         elapsed = time.perf_counter() - started

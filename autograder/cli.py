@@ -255,11 +255,14 @@ def doctor(assignment_name: str | None) -> None:
 @click.option("--warm-only", is_flag=True, help="Skip the (slow) fresh-process run.")
 @click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(min=1),
               help="Grading processes.")
+@click.option("--isolation-cost", is_flag=True,
+              help="Also grade warm with every task in the worker's own namespaces, to show what "
+              "isolating each task costs (grading itself always isolates).")
 @click.option("--adversarial", is_flag=True,
               help="Grade a hostile mix made from SAMPLES/reference instead (inputs as costly "
               "for the grader as its caps allow) and watch the grader's memory.")
 def benchmark(copies: int, samples: Path, assignment_name: str | None, layer: str | None,
-              warm_only: bool, jobs: int, adversarial: bool) -> None:
+              warm_only: bool, jobs: int, isolation_cost: bool, adversarial: bool) -> None:
     """Print seconds per submission with fresh processes and with the warm start, and the
     grading processes' peak memory."""
     from . import benchmark as bench
@@ -269,10 +272,13 @@ def benchmark(copies: int, samples: Path, assignment_name: str | None, layer: st
         raise click.BadParameter(f"{samples} has no reference/ to build the mix from",
                                  param_hint="--samples")
     modes = ("warm",) if warm_only else ("cold", "warm")
+    if isolation_cost:
+        modes += ("warm-shared",)
     figures = bench.run(spec, samples, copies, layer, modes, jobs, adversarial)
     table = Table(title=f"grading speed on {bench.machine()}")
-    for column in ("mode", "jobs", "submissions", "total s", "s per submission",
-                   "CPU s per submission", "sandbox"):
+    table.add_column("mode", justify="right", no_wrap=True, min_width=len("warm-shared"))
+    for column in ("jobs", "submissions", "total s", "s per submission", "CPU s per submission",
+                   "sandbox"):
         table.add_column(column, justify="right")
     for item in figures:
         cpu = "?" if item.cpu_per_submission is None else f"{item.cpu_per_submission:.3f}"

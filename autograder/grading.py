@@ -553,6 +553,7 @@ class GradingOptions:
     layer: str | None = None
     warm: bool = True
     reveal: bool = False
+    isolate_tasks: bool = True  # False only for the benchmark's measure of what isolation costs
 
 
 def suite_files(assignment: Assignment, suites: tuple[str, ...]) -> list[Path]:
@@ -714,7 +715,8 @@ def grade_batch(
     files = suite_files(assignment, options.suites)
     if not files:
         raise GradingError(f"no check files found for {assignment.name} ({', '.join(options.suites)})")
-    sandbox = Sandbox(assignment.probes, assignment.limits, layer=options.layer, warm=options.warm)
+    sandbox = Sandbox(assignment.probes, assignment.limits, layer=options.layer, warm=options.warm,
+                      isolate_tasks=options.isolate_tasks)
     try:
         sandbox.start()
     except Exception as exc:

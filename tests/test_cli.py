@@ -127,11 +127,14 @@ def test_benchmark_prints_its_figures(tmp_path):
     for name in ("reference", "stubs"):
         shutil.copytree(SAMPLES / name, tmp_path / name)
     result = CliRunner().invoke(main, ["benchmark", "--samples", str(tmp_path), "--copies", "2",
-                                       "--warm-only"], terminal_width=200)  # fmt: skip
+                                       "--warm-only", "--isolation-cost"], terminal_width=200)  # fmt: skip
     assert result.exit_code == 0, result.output
-    row = next(line for line in result.output.splitlines() if "warm" in line)
-    cells = [c.strip() for c in row.strip("│ ").split("│")]
-    assert cells[:3] == ["warm", "1", "4"] and float(cells[4]) > 0 and float(cells[5]) > 0
+    rows = {cells[0]: cells for cells in (
+        [c.strip() for c in line.strip("│ ").split("│")]
+        for line in result.output.splitlines() if "warm" in line)}  # fmt: skip
+    for mode in ("warm", "warm-shared"):  # isolated tasks, and the same without, for its cost
+        cells = rows[mode]
+        assert cells[:3] == [mode, "1", "4"] and float(cells[4]) > 0 and float(cells[5]) > 0
     assert "peak resident memory" in result.output
     assert "grader peak memory per grading process" in result.output
 
