@@ -87,10 +87,20 @@ def available() -> list[str]:
 
 def load(name: str) -> Assignment:
     """Read an assignment's description; a clear error names what is missing."""
-    config_path = SUITES_DIR / name / "assignment.toml"
-    if not config_path.is_file():
+    if not (SUITES_DIR / name / "assignment.toml").is_file():
         known = ", ".join(available()) or "none"
         raise FileNotFoundError(f"no assignment {name!r} (known: {known})")
+    return load_from(SUITES_DIR / name)
+
+
+def load_from(suite_dir: Path) -> Assignment:
+    """Read the assignment whose suite is the folder ``suite_dir`` (its ``assignment.toml``
+    beside the checks), wherever it is: a suite can be checked (``autograder lint``) before
+    it is put under ``autograder/suites/``. ``solutions`` and ``release`` stay relative to
+    the project root."""
+    config_path = Path(suite_dir) / "assignment.toml"
+    if not config_path.is_file():
+        raise FileNotFoundError(f"{suite_dir} has no assignment.toml")
     config = tomllib.loads(config_path.read_text(encoding="utf-8"))
     tasks = tuple(
         Task(
@@ -109,7 +119,7 @@ def load(name: str) -> Assignment:
         solutions_dir=PROJECT_ROOT / config["solutions"],
         release_dir=PROJECT_ROOT / config["release"],
         seed=int(config["seed"]),
-        notebook=config.get("notebook", f"{name}.ipynb"),
+        notebook=config.get("notebook", f"{config_path.parent.name}.ipynb"),
         tasks=tasks,
         limits=Limits.from_mapping(config.get("limits", {})),
         due=_due(config.get("due"), config_path),

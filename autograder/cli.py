@@ -1,4 +1,5 @@
-"""The ``autograder`` command: release, check, grade, merge-manual, summarize, doctor, benchmark."""
+"""The ``autograder`` command: release, check, grade, merge-manual, summarize, doctor, benchmark,
+lint."""
 
 from __future__ import annotations
 
@@ -33,6 +34,20 @@ def _assignment(name: str | None) -> assignments.Assignment:
         return assignments.load(name)
     except (FileNotFoundError, ValueError) as exc:
         raise click.UsageError(str(exc)) from None
+
+
+def _refuse_broken_suite(spec: assignments.Assignment,
+                         suites: tuple[str, ...] = ("public", "hidden")) -> None:
+    """Grade nothing with a suite that fails lint: print its problems, one a line, and exit 2."""
+    from .lint import lint
+
+    problems = lint(spec, suites)
+    if problems:
+        for problem in problems:
+            click.echo(str(problem), err=True)
+        click.echo(f"{spec.name}: the check suite has {len(problems)} problem(s); nothing was graded "
+                   f"(see `autograder lint {spec.name}`)", err=True)  # fmt: skip
+        sys.exit(2)
 
 
 assignment_option = click.option(
@@ -83,6 +98,7 @@ def release(name: str, out: Path) -> None:
 def check_command(directory: Path, assignment_name: str | None, layer: str | None) -> None:
     """Run the public checks on your own work in DIRECTORY (default: here)."""
     spec = _assignment(assignment_name)
+    _refuse_broken_suite(spec, ("public",))
     submissions = discover([directory], spec)[:1]
     results: list[dict[str, Any]] = []
     try:
@@ -122,6 +138,7 @@ def grade(
 ) -> None:
     """Grade submissions: each PATH is a submission (folder or notebook) or a folder of them."""
     spec = _assignment(assignment_name)
+    _refuse_broken_suite(spec)
     try:
         submissions = discover(list(paths), spec, keep_files=False)  # each job reads its own
     except (FileNotFoundError, OSError) as exc:
@@ -268,6 +285,7 @@ def benchmark(copies: int, samples: Path, assignment_name: str | None, layer: st
     from . import benchmark as bench
 
     spec = _assignment(assignment_name)
+    _refuse_broken_suite(spec)
     if adversarial and not (samples / "reference").is_dir():
         raise click.BadParameter(f"{samples} has no reference/ to build the mix from",
                                  param_hint="--samples")
@@ -289,3 +307,23 @@ def benchmark(copies: int, samples: Path, assignment_name: str | None, layer: st
     if grader is not None:
         Console().print(f"grader peak memory per grading process: {grader:.0f} MiB")
     Console().print(f"peak resident memory, sandboxed workers included: {bench.peak_memory_mib():.0f} MiB")
+
+
+@main.command("lint")
+@click.argument("name", required=False)
+def lint_command(name: str | None) -> None:
+    """Check assignment NAME's suite (default: every assignment) without grading anything:
+    tasks, dependencies, points, duplicate or parametrised checks, mistake ids, probes.py.
+    Exits 1 when it finds a problem."""
+    from .lint import lint
+
+    found = False
+    for assignment_name in [name] if name else assignments.available():
+        problems = lint(_assignment(assignment_name))
+        for problem in problems:
+            click.echo(str(problem))
+        verdict = f"{len(problems)} problem(s)" if problems else "clean"
+        click.echo(f"{assignment_name}: {verdict}", err=True)
+        found = found or bool(problems)
+    if found:
+        sys.exit(1)

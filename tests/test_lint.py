@@ -1,0 +1,245 @@
+"""``autograder lint``: a teacher's typo in a suite is reported with its file and line, and
+grading refuses to start with a suite that fails it. Each test seeds one typo into a copy of
+hw1's suite."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from autograder import assignment as assignments
+from autograder.cli import main
+from autograder.lint import lint
+
+# Importing a suite's checks outside a grading session meets @check's unregistered mark.
+pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnknownMarkWarning")
+
+HW1 = assignments.SUITES_DIR / "hw1"
+SAMPLES = Path(__file__).resolve().parent / "submissions"
+
+
+@pytest.fixture
+def suite(tmp_path: Path) -> Path:
+    """A copy of hw1's suite (with its assignment.toml) outside the package."""
+    copy = tmp_path / "suites" / "hw1"
+    shutil.copytree(HW1, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    return copy
+
+
+def _edit(path: Path, old: str, new: str) -> int:
+    """Replace the one occurrence of ``old`` in ``path``; the line where it was."""
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return text[: text.index(old)].count("\n") + 1
+
+
+def _append(path: Path, code: str) -> int:
+    """Add ``code`` at the end of ``path``; the line where it starts."""
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text + "\n\n" + code, encoding="utf-8")
+    return text.count("\n") + 3
+
+
+def _problems(suite: Path) -> list[str]:
+    return [str(p) for p in lint(assignments.load_from(suite))]
+
+
+def test_hw1_is_clean():
+    hw1 = assignments.load("hw1")
+    assert [str(p) for p in lint(hw1)] == []
+    assert [str(p) for p in lint(hw1, ("public",))] == []
+
+
+def test_load_from_reads_a_suite_outside_the_package(suite):
+    copy = assignments.load_from(suite)
+    assert copy.suite_dir == suite
+    assert copy.tasks == assignments.load("hw1").tasks
+    with pytest.raises(FileNotFoundError):
+        assignments.load_from(suite / "public")
+
+
+def test_misspelled_dependency(suite):
+    public = suite / "public" / "test_public.py"
+    line = _edit(public, 'depends=["roots.public_gd_follows_rule"]',
+                 'depends=["roots.public_gd_follow_rule"]')
+    assert _problems(suite) == [
+        f"{public}:{line}: check roots.public_find_roots_seed depends on unknown check "
+        "'roots.public_gd_follow_rule' (did you mean 'roots.public_gd_follows_rule'?): it would "
+        "always be skipped"
+    ]
+
+
+def test_unknown_task(suite):
+    public = suite / "public" / "test_public.py"
+    line = _edit(public, '@check("deep_net", points=2', '@check("deepnet", points=2')
+    problems = _problems(suite)
+    assert (f"{public}:{line}: check deepnet.public_forward_shape: unknown task 'deepnet' "
+            "(did you mean 'deep_net'?)") in problems  # fmt: skip
+    assert any("task 'deep_net': its checks add up to 23 points" in p for p in problems)
+
+
+def test_points_off_by_one(suite):
+    config = suite / "assignment.toml"
+    line = _edit(config, "points = 40", "points = 41")
+    assert _problems(suite) == [
+        f"{config}:{line}: task 'optimizer': its checks add up to 40 points (hidden 38 + public 2), "
+        "assignment.toml gives 41"
+    ]
+
+
+def test_points_are_not_summed_for_the_public_suite_alone(suite):
+    _edit(suite / "assignment.toml", "points = 40", "points = 41")
+    assert [str(p) for p in lint(assignments.load_from(suite), ("public",))] == []
+
+
+def test_duplicate_check(suite):
+    public = suite / "public" / "test_public.py"
+    line = _append(public, '@check("roots", points=0, name="loads")\n'
+                           "def test_roots_loads_again(submission: Any) -> None:\n"
+                           '    _loads(submission, "roots", "roots.py")\n')  # fmt: skip
+    first = public.read_text().splitlines().index('@check("roots", points=0, name="loads")') + 1
+    assert _problems(suite) == [
+        f"{public}:{line}: duplicate check id roots.loads (also at {public}:{first}): one outcome "
+        "would overwrite the other"
+    ]
+
+
+def test_function_defined_twice(suite):
+    public = suite / "public" / "test_public.py"
+    line = _append(public, '@check("roots", points=0, name="loads_again")\n'
+                           "def test_roots_loads(submission: Any) -> None:\n"
+                           '    _loads(submission, "roots", "roots.py")\n')  # fmt: skip
+    assert any(p.startswith(f"{public}:{line}: test_roots_loads is defined again") for p in _problems(suite))
+
+
+def test_test_function_without_check(suite):
+    public = suite / "public" / "test_public.py"
+    line = _append(public, "def test_forgotten(submission: Any) -> None:\n    pass\n")
+    assert _problems(suite) == [
+        f"{public}:{line}: test_forgotten is not declared with @check: grading would refuse the whole suite"
+    ]
+
+
+def test_parametrised_check(suite):
+    public = suite / "public" / "test_public.py"
+    line = _append(public, "import pytest\n\n\n"
+                           '@pytest.mark.parametrize("x0", [1.0, 2.0])\n'
+                           '@check("roots", points=0, depends=["roots.loads"])\n'
+                           "def test_each_start(submission: Any, x0: float) -> None:\n"
+                           "    pass\n") + 3  # fmt: skip
+    assert _problems(suite) == [
+        f"{public}:{line}: check roots.each_start is parametrised: its cases would share one id and "
+        "one score; write one check per case"
+    ]
+
+
+def test_unknown_mistake_id(suite):
+    roots = suite / "test_roots.py"
+    line = _edit(roots, 'mistakes=["roots_unsorted"]', 'mistakes=["roots_unsortd"]')
+    problems = _problems(suite)
+    assert (f"{roots}:{line}: mistake 'roots_unsortd' is not in mistakes.toml (did you mean "
+            "'roots_unsorted'?)") in problems  # fmt: skip
+    catalogue = suite / "mistakes.toml"
+    header = catalogue.read_text().splitlines().index("[roots_unsorted]") + 1
+    assert (f"{catalogue}:{header}: mistake 'roots_unsorted' is named nowhere in the suite's "
+            "code: no check can report it") in problems  # fmt: skip
+    assert len(problems) == 2
+
+
+def test_catalogue_entry_of_unknown_task(suite):
+    catalogue = suite / "mistakes.toml"
+    text = catalogue.read_text().splitlines()
+    header = text.index("[roots_unsorted]") + 1
+    task_line = next(i for i in range(header, len(text)) if text[i].startswith("task ="))
+    text[task_line] = 'task = "root"'
+    catalogue.write_text("\n".join(text) + "\n")
+    assert _problems(suite) == [
+        f"{catalogue}:{task_line + 1}: mistake 'roots_unsorted': unknown task 'root' (did you mean "
+        "'roots'?)"
+    ]
+
+
+def test_probes_without_missing(suite):
+    probes = suite / "probes.py"
+    _edit(probes, "class Missing(Exception):", "class Absent(Exception):")
+    problems = _problems(suite)
+    assert problems == [
+        f"{probes}:1: defines no Missing exception class: a submission that lacks a name would "
+        "crash the probe instead of being told what is missing"
+    ]
+
+
+def test_probes_without_a_dict_and_an_unknown_probe(suite):
+    probes = suite / "probes.py"
+    line = _edit(probes, "PROBES: dict[str, Callable[..., Any]] = {", "PROBES = list({")
+    _edit(probes, '    "solve": probe_solve,\n}', '    "solve": probe_solve,\n})')
+    assert _problems(suite) == [
+        f"{probes}:{line}: defines no PROBES dict (probe name -> function): the sandbox could run no probe"
+    ]
+    _edit(probes, "PROBES = list({", "PROBES = dict({")
+    roots = suite / "test_roots.py"
+    text = roots.read_text()
+    at = text.index('"find_roots"')
+    roots.write_text(text[:at] + '"find_root"' + text[at + len('"find_roots"'):])
+    assert _problems(suite) == [
+        f"{roots}:{text[:at].count(chr(10)) + 1}: probe 'find_root' is not in probes.py's PROBES "
+        "(did you mean 'find_roots'?)"
+    ]
+
+
+def test_dependency_cycle(suite):
+    public = suite / "public" / "test_public.py"
+    line = _edit(public, '@check("roots", points=0, depends=["roots.loads"])',
+                 '@check("roots", points=0, depends=["roots.public_find_roots_seed"])')
+    assert _problems(suite) == [
+        f"{public}:{line}: dependency cycle: roots.public_gd_follows_rule -> "
+        "roots.public_find_roots_seed -> roots.public_gd_follows_rule: these checks would always "
+        "be skipped"
+    ]
+
+
+def test_lint_command(suite, monkeypatch):
+    assert CliRunner().invoke(main, ["lint", "hw1"]).exit_code == 0
+    monkeypatch.setattr(assignments, "SUITES_DIR", suite.parent)
+    config = suite / "assignment.toml"
+    answers = '\n\n[[tasks]]\nid = "answers"'
+    line = _edit(config, "points = 25" + answers, "points = 24" + answers)
+    result = CliRunner().invoke(main, ["lint"])
+    assert result.exit_code == 1
+    assert f"{config}:{line}: task 'roots': its checks add up to 25 points" in result.output
+
+
+def test_grading_refuses_a_suite_that_fails_lint(suite, monkeypatch, tmp_path):
+    monkeypatch.setattr(assignments, "SUITES_DIR", suite.parent)
+
+    def graded(*args, **kwargs):
+        raise AssertionError("grading started with a broken suite")
+
+    monkeypatch.setattr("autograder.cli.grade_parallel", graded)
+    monkeypatch.setattr("autograder.cli.grade_batch", graded)
+    public = suite / "public" / "test_public.py"
+    line = _edit(public, 'depends=["optimizer.loads"]', 'depends=["optimizer.load"]')
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["grade", str(SAMPLES / "reference"), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    unknown = f"{public}:{line}: check optimizer.public_adam_first_step depends on unknown check"
+    assert unknown in result.output
+    assert "nothing was graded" in result.output
+    assert not out.exists()
+    result = CliRunner().invoke(main, ["check", str(SAMPLES / "reference")])
+    assert result.exit_code == 2, result.output
+    assert f"{public}:{line}:" in result.output
+
+
+def test_student_check_lints_only_the_public_suite(suite, monkeypatch):
+    monkeypatch.setattr(assignments, "SUITES_DIR", suite.parent)
+    _edit(suite / "test_roots.py", 'mistakes=["roots_unsorted"]', 'mistakes=["roots_unsortd"]')
+    ran = []
+    monkeypatch.setattr("autograder.cli.grade_batch", lambda *args, **kwargs: ran.append(args))
+    result = CliRunner().invoke(main, ["check", str(SAMPLES / "reference")])
+    assert result.exit_code == 0, result.output
+    assert len(ran) == 1
