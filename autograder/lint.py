@@ -81,7 +81,7 @@ def lint(assignment: Assignment, suites: tuple[str, ...] = ("public", "hidden"))
         tree = _parse(path, problems)
         if tree is not None:
             trees[path] = tree
-            problems += _defined_twice(path, tree)
+            problems += _defined_twice(path, tree) + _parametrised_fixtures(path, tree)
     full = set(suites) >= {"public", "hidden"}
     problems += _task_problems(assignment, checks, full)
     problems += _dependency_problems(checks)
@@ -116,7 +116,11 @@ def _checks_of(module: ModuleType, path: Path, public: bool, problems: list[Prob
     """The module's checks as pytest would collect them, and whatever makes one unfit."""
     found = []
     module_marks = _marks(getattr(module, "pytestmark", []))
-    for attribute, value in vars(module).items():
+    members = list(vars(module).items())
+    for attribute, value in list(members):  # pytest also collects the methods of Test* classes
+        if attribute.startswith("Test") and inspect.isclass(value):
+            members += [(name, getattr(value, name)) for name in vars(value)]
+    for attribute, value in members:
         spec = getattr(value, "check_spec", None) if callable(value) else None
         if not isinstance(spec, CheckSpec):
             if attribute.startswith("test") and inspect.isfunction(value):
@@ -128,7 +132,7 @@ def _checks_of(module: ModuleType, path: Path, public: bool, problems: list[Prob
             problems.append(Problem(path, line, f"check {attribute} does not start with 'test': "
                                     "pytest never runs it"))  # fmt: skip
             continue
-        if "parametrize" in module_marks or "parametrize" in _marks(getattr(value, "pytestmark", [])):
+        if "parametrize" in module_marks | _marks(getattr(value, "pytestmark", [])):
             problems.append(Problem(
                 path, line, f"check {spec.task}.{spec.name} is parametrised: its cases would share "
                 "one id and one score; write one check per case"))  # fmt: skip
@@ -153,6 +157,21 @@ def _parse(path: Path, problems: list[Problem]) -> ast.Module | None:
         line = getattr(exc, "lineno", None) or 1
         problems.append(Problem(path, line, f"cannot be read: {_describe(exc)}"))
         return None
+
+
+def _parametrised_fixtures(path: Path, tree: ast.Module) -> list[Problem]:
+    """A fixture with ``params`` makes every check that uses it run once per value, under one
+    id and one score, like a parametrised check."""
+    problems = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for decorator in node.decorator_list:
+                if (isinstance(decorator, ast.Call) and "fixture" in ast.unparse(decorator.func)
+                        and any(k.arg == "params" for k in decorator.keywords)):  # fmt: skip
+                    problems.append(Problem(path, decorator.lineno, f"fixture {node.name} has params: "
+                                            "each check using it would share one id and one score "
+                                            "among its cases"))  # fmt: skip
+    return problems
 
 
 def _defined_twice(path: Path, tree: ast.Module) -> list[Problem]:

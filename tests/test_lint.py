@@ -137,6 +137,32 @@ def test_parametrised_check(suite):
     ]
 
 
+def test_parametrised_fixture_and_checks_in_a_class(suite):
+    public = suite / "public" / "test_public.py"
+    line = _append(public, "import pytest\n\n\n"
+                           '@pytest.fixture(params=[1.0, 2.0])\n'
+                           "def x0(request: Any) -> float:\n"
+                           "    return request.param\n\n\n"
+                           "class TestStarts:\n"
+                           '    @check("roots", points=1, depends=["roots.loads"])\n'
+                           "    def test_start(self, submission: Any, x0: float) -> None:\n"
+                           "        pass\n") + 3  # fmt: skip
+    config = suite / "assignment.toml"
+    points = config.read_text().splitlines().index("points = 25", 20) + 1
+    assert _problems(suite) == [
+        f"{config}:{points}: task 'roots': its checks add up to 26 points (hidden 23 + public 3), "
+        "assignment.toml gives 25",
+        f"{public}:{line}: fixture x0 has params: each check using it would share one id and one "
+        "score among its cases",
+    ]
+
+
+def test_task_declared_twice(suite):
+    config = suite / "assignment.toml"
+    line = _edit(config, 'id = "answers"', 'id = "roots"')
+    assert f"{config}:{line}: task 'roots' is declared twice" in _problems(suite)
+
+
 def test_unknown_mistake_id(suite):
     roots = suite / "test_roots.py"
     line = _edit(roots, 'mistakes=["roots_unsorted"]', 'mistakes=["roots_unsortd"]')
