@@ -38,10 +38,15 @@ def _assignment(name: str | None) -> assignments.Assignment:
 
 def _refuse_broken_suite(spec: assignments.Assignment,
                          suites: tuple[str, ...] = ("public", "hidden")) -> None:
-    """Grade nothing with a suite that fails lint: print its problems, one a line, and exit 2."""
+    """Grade nothing with a suite that fails lint in a way that would misgrade: print its
+    problems, one a line, and exit 2. Problems that misgrade nothing are printed as warnings."""
     from .lint import lint
 
-    problems = lint(spec, suites)
+    found = lint(spec, suites)
+    for problem in found:
+        if not problem.misgrades:
+            click.echo(f"warning: {problem}", err=True)
+    problems = [p for p in found if p.misgrades]
     if problems:
         for problem in problems:
             click.echo(str(problem), err=True)

@@ -43,6 +43,7 @@ class Problem:
     path: Path
     line: int
     message: str
+    misgrades: bool = True  # False: worth fixing, but no grade or feedback is wrong because of it
 
     def __str__(self) -> str:
         return f"{_shown(self.path)}:{self.line}: {self.message}"
@@ -345,7 +346,8 @@ def _mistake_problems(assignment: Assignment, trees: dict[Path, ast.Module], ful
                                     f"task {task!r}{_did_you_mean(str(task), tasks)}"))  # fmt: skip
         if mistake_id not in named:
             problems.append(Problem(path, line, f"mistake {mistake_id!r} is named nowhere in the "
-                                    "suite's code: no check can report it"))  # fmt: skip
+                                    "suite's code: no check can report it",
+                                    misgrades=False))  # an id built at run time looks the same
     return problems
 
 

@@ -269,3 +269,17 @@ def test_student_check_lints_only_the_public_suite(suite, monkeypatch):
     result = CliRunner().invoke(main, ["check", str(SAMPLES / "reference")])
     assert result.exit_code == 0, result.output
     assert len(ran) == 1
+
+
+def test_a_catalogue_entry_named_nowhere_warns_but_does_not_stop_grading(suite, capsys):
+    """An entry no check names misgrades nothing (an id may be built at run time): lint reports
+    it, and grading goes on with a warning."""
+    from autograder.cli import _refuse_broken_suite
+
+    catalogue = suite / "mistakes.toml"
+    _append(catalogue, '[never_named]\ntask = "roots"\ntitle = "t"\nexplanation = "e"\nfix = "f"\n'
+            'recognise = "r"\n')
+    problems = lint(assignments.load_from(suite))
+    assert [p.misgrades for p in problems] == [False]
+    _refuse_broken_suite(assignments.load_from(suite))  # does not exit
+    assert "warning: " in capsys.readouterr().err
