@@ -233,13 +233,26 @@ class SubmissionUnderTest:
         return found
 
 
+class NotebookCode(str):
+    """A notebook's code cells joined into one text, which keeps the cells: the loader
+    compiles and runs each cell on its own (one that is not valid Python is skipped, and
+    the cells around it still run), so a static reading must parse them one by one too."""
+
+    cells: tuple[str, ...]
+
+    def __new__(cls, cells: list[str]) -> NotebookCode:
+        text = super().__new__(cls, "\n\n".join(cells))
+        text.cells = tuple(cells)
+        return text
+
+
 @functools.lru_cache(maxsize=1)
-def notebook_code(raw: bytes) -> str | None:
-    """A notebook's code cells joined, read here with the submission's size caps (never
-    run); None when it is not a readable notebook. Static checks ask for it several times
-    (a submission has one notebook, so only the last is kept)."""
+def notebook_code(raw: bytes) -> NotebookCode | None:
+    """A notebook's code cells, read here with the submission's size caps (never run); None
+    when it is not a readable notebook. Static checks ask for it several times (a
+    submission has one notebook, so only the last is kept)."""
     try:
-        return "\n\n".join(notebook_code_cells(raw, max_bytes=MAX_NOTEBOOK_BYTES))
+        return NotebookCode(notebook_code_cells(raw, max_bytes=MAX_NOTEBOOK_BYTES))
     except (ValueError, RecursionError, MemoryError):
         return None
 
@@ -279,12 +292,36 @@ def parse_python(source: str) -> ast.AST | None:
     the code (hundreds of bytes per character of literals), so it is bounded here. Several
     checks read the same file, so the last few trees are kept (callers only read them).
     """
+    _within_cap(source)
+    return _parse(source)
+
+
+def _within_cap(source: str) -> None:
     if len(source) > MAX_PARSE_CHARS:
         raise SourceTooLarge(
             f"the code is {len(source):,} characters long, more than the {MAX_PARSE_CHARS:,} "
             "the static checks read; they cannot vouch for it"
         )
-    return _parse(source)
+
+
+def parse_code(source: str) -> ast.Module | None:
+    """``parse_python``, except that a notebook's cells are parsed one by one, as the loader
+    runs them: a cell that is not valid Python is left out (it never runs), and the others
+    form one module whose line numbers are those of the joined text. None when nothing
+    parses."""
+    if not isinstance(source, NotebookCode):
+        tree = parse_python(source)
+        return tree if isinstance(tree, ast.Module) else None
+    _within_cap(source)
+    body: list[ast.stmt] = []
+    line = 0
+    for cell in source.cells:
+        tree = _parse(cell)
+        if isinstance(tree, ast.Module):
+            ast.increment_lineno(tree, line)
+            body += tree.body
+        line += cell.count("\n") + 2
+    return ast.Module(body=body, type_ignores=[]) if body or not source.cells else None
 
 
 @functools.lru_cache(maxsize=4)

@@ -24,16 +24,15 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
+import importlib.util
+import sys
+import types
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from autograder.grading import SourceTooLarge, parse_python
+from autograder.grading import SourceTooLarge, parse_code
 
-TORCH_OPTIMIZERS = {"ASGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax",
-                    "LBFGS", "Muon", "NAdam", "RAdam", "RMSprop", "Rprop", "SGD",
-                    "SparseAdam"}  # fmt: skip
-FUNCTIONAL = {"adam", "adamw", "sgd", "adagrad", "rmsprop", "adamax", "nadam", "radam", "asgd",
-              "adadelta", "rprop", "_functional", "_adafactor", "_muon"}  # fmt: skip
 # Ways to reach code or names at run time that a reading of the source cannot follow.
 DYNAMIC_CALLS = {"__import__", "eval", "exec", "compile", "globals", "vars", "breakpoint"}
 DYNAMIC_MODULES = ("sys.modules", "sys._getframe", "importlib", "builtins", "gc", "ctypes",
@@ -45,6 +44,15 @@ DYNAMIC_ATTRIBUTES = {"__dict__", "__globals__", "__builtins__", "__subclasses__
                       "__getattr__", "f_globals", "f_locals", "f_back"}  # fmt: skip
 NAME_FUNCTIONS = {"getattr", "setattr", "delattr", "hasattr"}
 MARKED_STRINGS = ("probes", "_trap", "_fused")
+# The reading is linear in the code's size; this bounds it (the reference's optimizer.py has
+# about 2,500 nodes, a notebook with every task and its demos under 15,000).
+MAX_NODES = 60_000
+# Parts of a dotted name under torch that lead to optimizer code or around this reading:
+# torch.optim (but its base class), distributed and testing copies of the optimizers,
+# operator tables, the C extension, and a module's own ``torch`` (torch.nn.modules.module.torch).
+FORBIDDEN_PARTS = {"optim", "distributed", "testing", "ops", "_C", "torch", "_dynamo", "_refs",
+                   "_prims", "_decomp", "_functorch"}  # fmt: skip
+ALLOWED_OPTIM = (["optim", "Optimizer"], ["optim", "optimizer", "Optimizer"])
 # At import time a name computed at run time is suspect only on these (a demo may well pick
 # ``getattr(nn, name)``); in the optimizers' own code it is suspect on anything but self.
 GUARDED = ("torch", "torch.optim", "sys", "builtins", "importlib", "gc")
@@ -56,13 +64,43 @@ def forbidden(dotted: str) -> bool:
     parts = dotted.split(".")
     if parts[0] != "torch":
         return False
-    if any(p.startswith("_fused") for p in parts) or parts[1:2] in (["ops"], ["_C"]):
+    if any(p.startswith("_fused") for p in parts):
         return True
-    return (
-        parts[1:2] == ["optim"]
-        and len(parts) > 2
-        and (parts[2] in TORCH_OPTIMIZERS or parts[2] in FUNCTIONAL)
-    )
+    for index, part in enumerate(parts[1:], start=1):
+        if part == "optim" and any(parts[index:index + len(a)] == a for a in ALLOWED_OPTIM):
+            return False  # the base class, and whatever follows it (Optimizer.__init__)
+        if part in FORBIDDEN_PARTS:
+            return True
+    return False
+
+
+def _torch_module(dotted: str) -> bool:
+    """Whether a dotted name is one of torch's modules (as imported in this process)."""
+    return dotted.split(".")[0] == "torch" and isinstance(sys.modules.get(dotted), types.ModuleType)
+
+
+@functools.lru_cache(maxsize=256)
+def _installed(top: str) -> bool:
+    """Whether a top-level module can be imported here without the submission: the standard
+    library or an installed package (found, not imported)."""
+    if top in sys.stdlib_module_names or top in sys.builtin_module_names:
+        return True
+    try:
+        return importlib.util.find_spec(top) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _unknown_modules(node: ast.Import | ast.ImportFrom, siblings: set[str]) -> list[str]:
+    """Modules an import names that are neither submitted files nor installed: a file the
+    code wrote at run time, which no reading of the submission could see."""
+    if isinstance(node, ast.ImportFrom):
+        if node.level:  # from . import x: x must be a submitted file
+            return [a.name for a in node.names if a.name not in siblings and a.name != "*"]
+        tops = [(node.module or "").split(".")[0]]
+    else:
+        tops = [a.name.split(".")[0] for a in node.names]
+    return [t for t in tops if t and t not in siblings and not _installed(t)]
 
 
 def _dynamic_module(dotted: str) -> bool:
@@ -113,6 +151,8 @@ def _module_statements(body: Sequence[ast.stmt], skip_main: bool) -> Iterator[as
             yield from _module_statements(getattr(node, name, []) or [], skip_main)
         for handler in getattr(node, "handlers", []) or []:
             yield from _module_statements(handler.body, skip_main)
+        for case in getattr(node, "cases", []) or []:  # match: its patterns and guards too
+            yield from _module_statements(case.body, skip_main)
 
 
 def _bound_names(node: ast.stmt) -> list[str]:
@@ -214,20 +254,27 @@ class Reading:
         self.findings: list[str] = []
         self.files: dict[str, _File] = {}
         modules = {_module_name(n): n for n in sources if n.endswith(".py")}
+        nodes = 0
         pending = [entry]
         while pending:
             name = pending.pop()
             if name in self.files or name not in sources:
                 continue
             try:
-                tree = parse_python(sources[name])
+                tree = parse_code(sources[name])
             except SourceTooLarge as error:
                 self.findings.append(f"{name} could not be read: {error}")
                 continue
-            if not isinstance(tree, ast.Module):
+            if tree is None:
                 self.findings.append(f"{name} could not be read (not valid Python), so its code "
                                      "cannot be checked")  # fmt: skip
                 continue
+            nodes += sum(1 for _ in ast.walk(tree))
+            if nodes > MAX_NODES:
+                self.findings.append(f"{name} could not be read: the code the optimizers can import "
+                                     f"has over {MAX_NODES:,} syntax nodes, more than this check "
+                                     "reads")  # fmt: skip
+                break
             self.files[name] = _read(name, tree, set(modules))
             pending += [modules[m] for m in self.files[name].imports]
         self.modules = {m: n for m, n in modules.items() if n in self.files}
@@ -308,9 +355,13 @@ class Reading:
                ) -> dict[tuple[str, int], tuple[_File, ast.AST]]:  # fmt: skip
         """Every definition the named ones use, in any file, by name."""
         reached: dict[tuple[str, int], tuple[_File, ast.AST]] = {}
+        expanded: set[tuple[str, str]] = set()
         pending = list(start)
         while pending:
             file, name = pending.pop()
+            if (file.name, name) in expanded:
+                continue
+            expanded.add((file.name, name))
             for node in file.definitions.get(name, []):
                 key = (file.name, id(node))
                 if key in reached or key in skip:
@@ -352,16 +403,20 @@ class Reading:
         code and are judged strictly."""
         start: list[tuple[_File, str]] = []
         handed_on: list[tuple[_File, str]] = []
+        code_names = {(f.name, name) for f in self.files.values()
+                      for name, nodes in f.definitions.items()
+                      if any(isinstance(d, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+                             for d in nodes)}  # fmt: skip
         for file, node in import_time:
-            called = {id(c.func) for c in ast.walk(node) if isinstance(c, ast.Call)}
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 continue  # the definition itself runs nothing until used
-            for inner in ast.walk(node):
+            parts = list(self._running(node))
+            called = {id(c.func) for c in parts if isinstance(c, ast.Call)}
+            for inner in parts:
                 if isinstance(inner, ast.Name | ast.Attribute):
                     dotted = self.resolve(file, inner)
                     for found in self._definition(file, dotted) if dotted else []:
-                        code = any(isinstance(d, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-                                   for d in found[0].definitions.get(found[1], []))  # fmt: skip
+                        code = (found[0].name, found[1]) in code_names
                         if id(inner) in called:
                             start.append(found)
                         elif code:
@@ -380,6 +435,11 @@ class Reading:
         nodes = list(nodes)
         inner = {id(n.value) for n in nodes if isinstance(n, ast.Attribute)}
         called = {id(n.func) for n in nodes if isinstance(n, ast.Call)}
+        # getattr(torch, "name") and hasattr(torch, "name") read a module like torch.name does
+        # (the whole name is judged with the call), so the module is not handed on there.
+        looked_up = {id(n.args[0]) for n in nodes if isinstance(n, ast.Call)
+                     and isinstance(n.func, ast.Name) and n.func.id in ("getattr", "hasattr")
+                     and len(n.args) >= 2 and isinstance(n.args[1], ast.Constant)}  # fmt: skip
         docstrings = {id(n.value) for n in nodes
                       if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)}  # fmt: skip
         for node in nodes:
@@ -401,12 +461,20 @@ class Reading:
                     self.findings.append(f"{where}: uses {dotted}")
                 elif dotted and strict and forbidden(dotted):
                     self.findings.append(f"{where}: uses torch's optimizer code {dotted}")
+                elif dotted and strict and _torch_module(dotted) and id(node) not in looked_up:
+                    # A module handed around as a value (an alias, a list, a default, a return)
+                    # hides where the names taken from it lead; use it as torch.x directly.
+                    self.findings.append(f"{where}: uses the module {dotted} as a value")
             elif isinstance(node, ast.Call):
                 self._judge_call(file, node, where, strict)
             elif isinstance(node, ast.Import | ast.ImportFrom):
                 modules = [a.name for a in node.names]
                 if isinstance(node, ast.ImportFrom):
                     modules = [f"{node.module or ''}.{m}" for m in modules] + [node.module or ""]
+                unknown = _unknown_modules(node, set(self.modules))
+                if unknown:
+                    self.findings.append(f"{where}: imports {', '.join(unknown)}, which was not "
+                                         "submitted and is not installed (written at run time?)")
                 for module in modules:
                     if _dynamic_module(module) or (strict and forbidden(module)):
                         self.findings.append(f"{where}: imports {module}")
@@ -425,7 +493,26 @@ class Reading:
 
     def _running(self, top: ast.AST) -> Iterator[ast.AST]:
         """The parts of a module-level statement that run on import: of a definition only its
-        decorators and defaults, and for a class its body's statements."""
+        decorators and defaults, for a class its body's statements, and of a compound statement
+        only its own header (its blocks are module-level statements of their own)."""
+        headers = {ast.If: ("test",), ast.While: ("test",), ast.For: ("target", "iter"),
+                   ast.AsyncFor: ("target", "iter"), ast.With: ("items",),
+                   ast.AsyncWith: ("items",), ast.Try: ("handlers",), ast.Match: ("subject", "cases")}
+        if hasattr(ast, "TryStar"):
+            headers[ast.TryStar] = ("handlers",)
+        if type(top) in headers:
+            yield top
+            for name in headers[type(top)]:
+                value = getattr(top, name)
+                for part in value if isinstance(value, list) else [value]:
+                    if isinstance(part, ast.ExceptHandler):
+                        yield from ast.walk(part.type) if part.type is not None else ()
+                    elif isinstance(part, ast.match_case):
+                        yield from ast.walk(part.pattern)
+                        yield from ast.walk(part.guard) if part.guard is not None else ()
+                    else:
+                        yield from ast.walk(part)
+            return
         if isinstance(top, ast.FunctionDef | ast.AsyncFunctionDef):
             for part in [*top.decorator_list, *top.args.defaults, *top.args.kw_defaults]:
                 if part is not None:
