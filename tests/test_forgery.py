@@ -359,3 +359,78 @@ def test_a_shortcut_is_off_the_rule():
     assert V.descent_path_error(coefficients, x0, lr, honest) is None
     assert "next call" in V.descent_path_error(coefficients, x0, lr, run([x0, x0 + 1.0, x0 + 2.0], 2.0))
     assert "returned" in V.descent_path_error(coefficients, x0, lr, run([x0], 2.0))
+
+
+# --------------------------------------------------------------------------------------------
+# find_roots must descend on F = f²
+
+
+QUADRATICS = [(1.0, -6.0, 4.0), (2.0, 3.0, -4.0), (0.5, 0.0, -7.0)]  # those the check solves
+
+
+def find_roots_with(grad_of: Any) -> dict[str, Any]:
+    """The namespace of a find_roots that knows the roots r and hands ``grad_of(a, b, c, r)`` to
+    a gradient_descent that returns r, so that each root is a value gradient_descent returned
+    (the probe finds gradient_descent in the module's globals, as in a submission)."""
+    exact = {abc: V.quadratic_roots(*abc) for abc in QUADRATICS}
+    namespace = {"grad_of": grad_of, "exact": exact}
+    exec(textwrap.dedent("""
+        def gradient_descent(grad, x0, lr, tol=1e-10):
+            return x0 - 0.5
+
+        def find_roots(a, b, c):
+            return [gradient_descent(grad_of(a, b, c, r), r + 0.5, 0.1) for r in exact[a, b, c]]
+    """), namespace)
+    return namespace
+
+
+class Probed:
+    """A stand-in for a submission under test whose probes run here, on ``namespace``."""
+
+    def __init__(self, namespace: dict[str, Any]):
+        self.namespace = namespace
+
+    def require(self, task: str, probe: str, what: str, **args: Any) -> dict[str, Any]:
+        return V.probes().PROBES[probe](self.namespace, **args)
+
+
+def _fake(a: float, b: float, c: float, r: float) -> Any:
+    return lambda x: x - r
+
+
+def _f_squared(a: float, b: float, c: float, r: float) -> Any:
+    return lambda x: 2 * (a * x * x + b * x + c) * (2 * a * x + b)
+
+
+def _over_a_squared(a: float, b: float, c: float, r: float) -> Any:
+    return lambda x: 2 * (x * x + b / a * x + c / a) * (2 * x + b / a)
+
+
+def _finite_difference(a: float, b: float, c: float, r: float) -> Any:
+    def loss(x: float) -> float:
+        return (a * x * x + b * x + c) ** 2
+
+    return lambda x: (loss(x + 1e-6) - loss(x - 1e-6)) / 2e-6
+
+
+def _f_prime(a: float, b: float, c: float, r: float) -> Any:
+    return lambda x: 2 * a * x + b
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnknownMarkWarning")  # the checks' own mark
+@pytest.mark.parametrize("grad_of", [_f_squared, _over_a_squared, _finite_difference, _f_prime])
+def test_find_roots_descending_on_f_squared_passes(grad_of):
+    """F' up to a positive factor, or its finite difference, passes uses_descent (f' is
+    descends_on_f, a mistake the root checks name)."""
+    checks = suite_module(str(HW1.suite_dir / "test_roots.py"), "test_roots.py")
+    checks.test_find_roots_uses_descent(Probed(find_roots_with(grad_of)))
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnknownMarkWarning")  # the checks' own mark
+def test_find_roots_with_a_fake_descent_fails():
+    """Roots found otherwise, then handed to a descent on x − r, did not come from descending
+    on F = f², though gradient_descent returned each of them."""
+    checks = suite_module(str(HW1.suite_dir / "test_roots.py"), "test_roots.py")
+    with pytest.raises(checks.CheckFailed, match="not the derivative of") as failure:
+        checks.test_find_roots_uses_descent(Probed(find_roots_with(_fake)))
+    assert "at x = -2 it gave -2.763932023, expected a positive multiple of -400" in str(failure.value)

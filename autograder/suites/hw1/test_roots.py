@@ -421,6 +421,55 @@ def test_find_roots_rejects_a_zero(submission: Any) -> None:
         )
 
 
+GRAD_RTOL = 1e-4  # a finite-difference derivative of F is this close to F'
+
+
+def _f_squared_prime(a: float, b: float, c: float, x: float) -> float:
+    """F'(x) = 2·f(x)·f'(x) for F = f², f(x) = ax² + bx + c."""
+    return 2 * (a * x * x + b * x + c) * (2 * a * x + b)
+
+
+def _not_f_squared_prime(samples: Sequence[Any], a: float, b: float, c: float) -> int | None:
+    """The first of GRAD_POINTS where sampled grad values are not one positive multiple of
+    F'(x) = 2·f(x)·f'(x), or None when they are: the factor is fitted by least squares, and a
+    point where grad gave no number counts against it."""
+    wanted = np.array([_f_squared_prime(a, b, c, x) for x in GRAD_POINTS])
+    values = np.array([np.nan if v is None else v for v in samples], dtype=np.float64)
+    if values.shape != wanted.shape:
+        return 0
+    finite = np.isfinite(values)
+    scale = float(np.dot(values[finite], wanted[finite]) / np.dot(wanted, wanted))
+    expected = max(scale, 0.0) * wanted
+    tolerance = GRAD_RTOL * np.maximum(np.abs(expected), 1e-3 * np.max(np.abs(expected)))
+    wrong = ~finite | (np.abs(values - expected) > tolerance) | (scale <= 0)
+    return int(np.argmax(wrong)) if np.any(wrong) else None
+
+
+def _expect_descent_on_f_squared(got: dict, a: float, b: float, c: float, what: str) -> None:
+    """Every grad handed to gradient_descent must be F' (up to a positive factor): a descent on
+    anything else, say x − r for a root r found some other way, only dresses that root up as
+    descended to. A grad equal to f' is the mistake descends_on_f, judged by the root checks."""
+    if _grad_is_f_prime(got, a, b):
+        return
+    for samples in got.get("grad_samples", []):
+        point = _not_f_squared_prime(samples, a, b, c) if samples else None
+        if point is None:
+            continue
+        x = GRAD_POINTS[point]
+        gave = samples[point] if point < len(samples) else None
+        quadratic = _polynomial([a, b, c])
+        raise CheckFailed(
+            f"{what}: the function handed to gradient_descent is not the derivative of "
+            f"({quadratic})²: at x = {x:g} it gave {describe(gave)}, expected a positive "
+            f"multiple of {_f_squared_prime(a, b, c, x):.6g}",
+            called=what,
+            expected=f"grad(x) = 2·f(x)·f'(x) with f(x) = {quadratic}, up to a positive factor",
+            actual=f"grad({x:g}) = {describe(gave)}",
+            hint="Hand gradient_descent F'(x) = 2·f(x)·f'(x) with f(x) = ax² + bx + c and "
+            "f'(x) = 2ax + b, and return what it finds.",
+        )
+
+
 @check(TASK, points=2, depends=DESCENDS, visibility="hidden", show=("deviation", "series"))
 def test_find_roots_uses_descent(submission: Any) -> None:
     """The roots returned by find_roots come from gradient_descent, not from a formula."""
@@ -445,6 +494,7 @@ def test_find_roots_uses_descent(submission: Any) -> None:
         )
         formula = bool(sqrt_calls) or bool(started_at_answer) or (not calls and closed_form)
         if not not_descended and not started_at_answer:
+            _expect_descent_on_f_squared(got, a, b, c, what)
             continue
         evidence = []
         if not calls:
