@@ -45,18 +45,27 @@ def submission_folder(out_dir: Path, name: Any) -> Path:
 
 def write_submission(out_dir: Path, result: dict[str, Any]) -> dict[str, Any]:
     """``result.json``, ``feedback.html`` and ``feedback.md`` in ``out_dir/<submission>``;
-    returns the result written, which is a grader-failure result if the reports failed."""
+    returns the result written, which is a grader-failure result if the reports failed, and
+    one that says so if not even its result.json could be written (the batch's files, written
+    from the returned results, then flag the submission instead of listing its lost grade)."""
     folder = submission_folder(out_dir, result.get("submission"))
     try:
         _write_all(folder, result)
         return result
     except Exception as exc:  # the reports of one submission must not stop the batch
-        failed = failure_result(result, f"writing its reports: {type(exc).__name__}: {str(exc)[:300]}")
+        failed = failure_result(result, f"writing its reports: {_reason(exc)}")
     try:
         _write_all(folder, failed)
     except Exception:  # even the plain failure report fails: keep at least its result.json
-        write_json(folder / "result.json", failed)
+        try:
+            write_json(folder / "result.json", failed)
+        except OSError as exc:
+            return failure_result(result, f"writing its files (none were written): {_reason(exc)}")
     return failed
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc)[:300]}"
 
 
 def _write_all(folder: Path, result: dict[str, Any]) -> None:

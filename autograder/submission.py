@@ -23,6 +23,10 @@ MAX_NOTEBOOK_BYTES = 20 << 20
 MAX_ANSWERS_CHARS = 64 * 1024
 HEADING_CHARS = 200  # how much of a markdown cell is searched for an answers heading
 IGNORED_DIRS = {"__pycache__", ".ipynb_checkpoints", ".git"}
+MAX_NAME_CHARS = 120
+# A file name may have 255 bytes, a character takes up to 4 in UTF-8, and "-N" is added to a
+# name already taken: a cap in bytes well below 255 keeps every output folder writable.
+MAX_NAME_BYTES = 200
 # The batch's own output files sit beside the submissions' folders; a submission never
 # takes one of these names (``discover`` renames it), whatever its folder or notebook is called.
 BATCH_OUTPUTS = ("grades.csv", "mistakes.csv", "summary.html")
@@ -167,8 +171,10 @@ def answers_text(submission: Submission, files: tuple[str, ...], notebook: str) 
 
 
 def _safe_name(name: str) -> str:
+    """A name of word characters and ``.@+-``, at most MAX_NAME_CHARS characters and
+    MAX_NAME_BYTES bytes in UTF-8 (cut on a character boundary)."""
     cleaned = re.sub(r"[^\w.@+-]+", "_", name, flags=re.UNICODE).strip("._") or "submission"
-    return cleaned[:120]
+    return cleaned[:MAX_NAME_CHARS].encode()[:MAX_NAME_BYTES].decode(errors="ignore")
 
 
 def discover(paths: list[Path], assignment: Assignment, keep_files: bool = True) -> list[Submission]:

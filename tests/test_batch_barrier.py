@@ -112,6 +112,19 @@ def test_failure_result_follows_the_schema_and_is_flagged_everywhere(tmp_path):
     assert GRADER_FAILED not in rows["alice"]
 
 
+def test_a_result_whose_files_cannot_be_written_is_flagged(tmp_path):
+    """A folder the file system refuses (a name over 255 bytes) loses the submission's files,
+    not its place in the batch: the result returned, which the batch's files are written
+    from, is a grader failure."""
+    written = output.write_submission(tmp_path, make_result("x" * 256))
+    assert written["grader_failure"].startswith(GRADER_FAILED)
+    assert "none were written" in written["grader_failure"] and written["score"] == 0
+    report.render_summary([written, make_result("alice")], tmp_path)
+    assert "none were written" in (tmp_path / "summary.html").read_text()
+    rows = {r.split(",")[0]: r for r in (tmp_path / "grades.csv").read_text().splitlines()}
+    assert GRADER_FAILED in rows["x" * 256] and GRADER_FAILED not in rows["alice"]
+
+
 def test_review_notes_are_for_the_teacher_only(tmp_path):
     result = make_result("trent", review=["updates bit-identical to torch.optim.Adam"])
     output.write_submission(tmp_path, result)

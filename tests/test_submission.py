@@ -45,6 +45,19 @@ def test_duplicate_names_get_suffixes(tmp_path):
     assert [s.name for s in discover([a, b], HW1)] == ["same", "same-2"]
 
 
+def test_long_names_fit_the_file_system_with_their_suffix(tmp_path):
+    """Names are capped in UTF-8 bytes, not only characters: two 255-byte names that differ in
+    case both get an output folder, the second with its "-2"."""
+    for tail in ("abc", "ABC"):
+        write(tmp_path / "batch" / ("\U0001d51e" * 63 + tail), roots_py=b"")
+    names = [s.name for s in discover([tmp_path / "batch"], HW1)]
+    assert len(set(names)) == 2 and names[1].endswith("-2"), names
+    assert all(len(n.encode()) <= 255 for n in names)
+    assert all(n.startswith("\U0001d51e" * 49) for n in names)  # cut between characters
+    for name in names:
+        (tmp_path / "out" / name).mkdir(parents=True)
+
+
 def test_symbolic_links_are_refused_not_followed(tmp_path):
     folder = write(tmp_path / "mallory", deep_net_py=b"x = 1\n")
     os.symlink("/etc/passwd", folder / "roots.py")
