@@ -35,7 +35,8 @@ from autograder.grading import SourceTooLarge, parse_code
 
 # Ways to reach code or names at run time that a reading of the source cannot follow.
 DYNAMIC_CALLS = {"__import__", "eval", "exec", "compile", "globals", "vars", "breakpoint"}
-DYNAMIC_MODULES = ("sys.modules", "sys._getframe", "importlib", "builtins", "gc", "ctypes",
+DYNAMIC_MODULES = ("sys.modules", "sys.path", "sys.meta_path", "sys.path_hooks",
+                   "sys.path_importer_cache", "sys._getframe", "importlib", "builtins", "gc", "ctypes",
                    "inspect", "types.FunctionType", "types.ModuleType", "types.CodeType",
                    "operator.attrgetter", "operator.methodcaller", "pickle", "marshal", "runpy",
                    "pkgutil", "zipimport")  # fmt: skip
