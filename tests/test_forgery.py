@@ -19,7 +19,7 @@ import pytest
 
 from autograder import assignment
 from autograder.checks import suite_module
-from autograder.grading import MAX_PARSE_CHARS, load_reference
+from autograder.grading import MAX_PARSE_CHARS, NotebookCode, load_reference
 
 HW1 = assignment.load("hw1")
 H = suite_module(str(HW1.suite_dir / "test_optimizer.py"), "handwritten.py")
@@ -66,8 +66,13 @@ def updating_with(call: str) -> str:
     return HONEST_CLASSES.replace('p.add_(p.grad, alpha=-group["lr"])', call)
 
 
-def read(files: dict[str, str], entry: str = "optimizer.py") -> list[str]:
+def read(files: dict[str, Any], entry: str = "optimizer.py") -> list[str]:
     return H.findings(files, entry, CLASSES)
+
+
+# A notebook as the grader reads it: each cell is run on its own, so a cell holding only `"""`
+# never runs, and the cell between two of them does; joined, it would look like a string.
+H_NOTEBOOK = NotebookCode([HONEST_CLASSES, '"""', "Adam = torch.optim.Adam", '"""'])
 
 
 # Each: the files, and a piece of the finding that must be reported.
@@ -202,6 +207,69 @@ HIDDEN = {
         {"optimizer.py": "import __main__ as __name__\n" + HONEST_CLASSES
          + "\nif __name__ == '__main__':\n    Adam = torch.optim.Adam\n"},
         "Adam",
+    ),
+    "torch under another name, for a private kernel": (
+        {"optimizer.py": "_T = torch\n" + updating_with("_T._fused_sgd_([p], [p.grad], [])")
+         .replace("import torch\n", "import torch\n\n_T = torch\n", 1)},
+        "uses the module torch as a value",
+    ),
+    "torch.optim under another name at module level": (
+        {"optimizer.py": based_on("O.Adam").replace("import torch\n",
+                                                    "import torch\n\nO = torch.optim\n", 1)},
+        "uses torch's optimizer code torch.optim",
+    ),
+    "torch.optim inside a list": (
+        {"optimizer.py": based_on("[torch.optim][0].Adam")},
+        "uses torch's optimizer code torch.optim",
+    ),
+    "torch.optim through a walrus in step": (
+        {"optimizer.py": updating_with("(o := torch.optim).SGD([p], lr=0.1).step()")},
+        "uses torch's optimizer code torch.optim",
+    ),
+    "torch.optim returned by a helper": (
+        {"optimizer.py": updating_with("helper().SGD([p], lr=0.1).step()")
+         + "\n\ndef helper():\n    return torch.optim\n"},
+        "uses torch's optimizer code torch.optim",
+    ),
+    "torch.optim as a default argument": (
+        {"optimizer.py": updating_with("o.SGD([p], lr=0.1).step()").replace(
+            "def step(self, closure=None):", "def step(self, closure=None, o=torch.optim):")},
+        "uses torch's optimizer code torch.optim",
+    ),
+    "torch.optim through tuple unpacking in a forked helper": (
+        {"optimizer.py": updating_with("run_elsewhere(p)")
+         + "\n\ndef run_elsewhere(p):\n    o, _ = torch.optim, 1\n    o.SGD([p], lr=0.1).step()\n"},
+        "uses torch's optimizer code torch.optim",
+    ),
+    "the distributed copy of Adam": (
+        {"optimizer.py": based_on("torch.distributed.optim.functional_adam._FunctionalAdam")},
+        "uses torch's optimizer code torch.distributed",
+    ),
+    "the testing copy of the optimizers": (
+        {"optimizer.py": based_on("torch.testing._internal.common_optimizers.Adam")},
+        "uses torch's optimizer code torch.testing",
+    ),
+    "torch reached again through a submodule's globals": (
+        {"optimizer.py": based_on("torch.nn.modules.module.torch.optim.Adam")},
+        "uses torch's optimizer code torch.nn.modules.module.torch",
+    ),
+    "a module the code writes at run time, then imports": (
+        {"optimizer.py": "with open('helpers_written.py', 'w') as f:\n    f.write(CODE)\n"
+         "import helpers_written\n" + based_on("helpers_written.Base")},
+        "imports helpers_written, which was not submitted and is not installed",
+    ),
+    "a notebook cell hidden in a string made of two cells that do not run": (
+        {"hw1.ipynb": H_NOTEBOOK},
+        "binds Adam without a class statement",
+    ),
+    "a server forked at import time, running torch's optimizer out of sight": (
+        {"optimizer.py": HONEST_CLASSES + "\nimport os\n\nif os.fork() == 0:\n"
+         "    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)\n    os._exit(0)\n"},
+        "uses os.fork",
+    ),
+    "a worker process from multiprocessing": (
+        {"optimizer.py": "from multiprocessing import Process\n" + HONEST_CLASSES},
+        "imports multiprocessing",
     ),
     "the probes named": (
         {"optimizer.py": HONEST_CLASSES + "\nTARGET = '_trap_installed'\n"},
@@ -434,3 +502,21 @@ def test_find_roots_with_a_fake_descent_fails():
     with pytest.raises(checks.CheckFailed, match="not the derivative of") as failure:
         checks.test_find_roots_uses_descent(Probed(find_roots_with(_fake)))
     assert "at x = -2 it gave -2.763932023, expected a positive multiple of -400" in str(failure.value)
+
+
+def test_reading_cost_grows_with_the_code_not_its_square():
+    """Thousands of statements rebinding one name, nested ten deep, read in well under a
+    second here (they took minutes when every use looked at every binding); past the node
+    cap, the code is not read and that is a finding. The 30 s bound only catches a return of
+    the quadratic cost on a busy machine."""
+    import time
+
+    nested = "x = 0\n" + "".join("    " * d + "if x:\n" for d in range(10))
+    nested += "    " * 10 + "y = 0;" + "y = y;" * 4000 + "\n"
+    started = time.monotonic()
+    assert read({"optimizer.py": HONEST_CLASSES + nested}) == []
+    assert time.monotonic() - started < 30
+    flat = HONEST_CLASSES + "y=0;" + "y=y;" * 35_000 + "\n"
+    assert len(flat) < MAX_PARSE_CHARS
+    found = read({"optimizer.py": flat})
+    assert any("syntax nodes, more than this check reads" in f for f in found), found
