@@ -255,3 +255,41 @@ def test_keys_die_with_the_task(sandbox):
     assert put.ok and all(key > 0 for key in put.value), put
     _, found, _ = run(sandbox, source)
     assert found.ok and found.value == [-1, -1, -1]
+
+
+def test_a_deep_folder_tree_is_emptied_without_replacing_the_worker(sandbox):
+    """5000 nested folders (deeper than any recursion and than PATH_MAX), an unreadable one and a
+    link out among them, are removed by the worker itself."""
+    _, deep, _ = run(sandbox, """
+        import os
+        def f():
+            folder = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
+            for depth in range(5000):
+                os.mkdir("d", dir_fd=folder)
+                if depth == 2500:
+                    os.symlink("/", "link", dir_fd=folder)
+                    os.chmod("d", 0o300, dir_fd=folder)  # unreadable
+                inner = os.open("d", os.O_RDONLY | os.O_DIRECTORY | os.O_PATH, dir_fd=folder)
+                os.close(folder)
+                folder = inner
+            os.close(folder)
+            return "deep"
+    """, timeout=30)
+    assert deep.ok and deep.value == "deep", deep
+    _, found, _ = run(sandbox, "import os\ndef f():\n    return sorted(os.listdir('.'))\n")
+    assert found.ok and [name for name in found.value if name != "__pycache__"] == ["student.py"]
+    assert sandbox.replacements == []
+
+
+def test_a_file_written_under_an_installed_name_is_not_what_imports_find(sandbox):
+    """The task's folder comes after the installed packages on sys.path: a module the code
+    writes at run time under an installed package's name (one the worker has not imported)
+    does not replace that package."""
+    _, result, _ = run(sandbox, """
+        def f():
+            with open("jinja2.py", "w") as out:
+                out.write("PLANTED = True\\n")
+            import jinja2
+            return hasattr(jinja2, "PLANTED")
+    """)
+    assert result.ok and result.value is False

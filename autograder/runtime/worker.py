@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import ctypes
 import importlib.util
+import itertools
 import os
 import resource
-import shutil
 import signal
+import stat
 import sys
 import threading
 import time
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -357,12 +359,7 @@ class Worker:
         """Remove everything a task left in the writable work root, so nothing a student
         wrote is seen by the next submission; folders the task made unreadable are opened
         up first. What still cannot be removed is reported by ``op_close`` as a change."""
-        for entry in self.workroot.iterdir():
-            if entry.is_dir() and not entry.is_symlink():
-                _open_up(entry)
-                shutil.rmtree(entry, ignore_errors=True)
-            else:
-                entry.unlink(missing_ok=True)
+        _empty_folder(self.workroot)
 
     def _leftovers(self) -> list[str]:
         try:
@@ -371,27 +368,63 @@ class Worker:
             return ["work folder"]
 
 
-def _open_up(top: Path) -> None:
-    """Give the owner full access to every folder under ``top`` (the task that locked them is
-    dead), walking with folder descriptors so that any depth and path length works."""
+def _empty_folder(top: Path) -> None:
+    """Remove what ``top`` holds, whatever its depth or path lengths, without recursion and with
+    a few descriptors open at a time: each sub-folder is opened up (the task that locked it is
+    dead), its children are moved up into ``top`` under fresh names, and the emptied folder is
+    removed; files and symbolic links are unlinked, never followed. What cannot be moved or
+    removed is left for ``_leftovers`` to report."""
     try:
-        os.chmod(top, 0o700)
-        stack = [os.open(top, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)]
+        root = os.open(top, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     except OSError:
         return
-    while stack:
-        folder = stack.pop()
-        try:
-            with os.scandir(folder) as entries:
-                names = [e.name for e in entries if e.is_dir(follow_symlinks=False)]
-            for name in names:
-                try:
-                    os.chmod(name, 0o700, dir_fd=folder)
-                    stack.append(os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=folder))
-                except OSError:
+    fresh = _fresh_names(root)
+    try:
+        pending = os.listdir(root)
+        while pending:
+            name = pending.pop()
+            try:
+                if not stat.S_ISDIR(os.lstat(name, dir_fd=root).st_mode):
+                    os.unlink(name, dir_fd=root)
                     continue
-        finally:
-            os.close(folder)
+                pending += _move_up(name, root, fresh)
+                os.rmdir(name, dir_fd=root)
+            except OSError:
+                continue
+    finally:
+        os.close(root)
+
+
+def _move_up(name: str, root: int, fresh: Iterator[str]) -> list[str]:
+    """Move the children of the folder ``name`` in ``root`` up into ``root``; returns their new
+    names. Each folder is made accessible (0o700) before it is opened or moved, since moving a
+    folder rewrites its ``..`` entry."""
+    os.chmod(name, 0o700, dir_fd=root)
+    folder = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=root)
+    moved = []
+    try:
+        for child in os.listdir(folder):
+            try:
+                if stat.S_ISDIR(os.lstat(child, dir_fd=folder).st_mode):
+                    os.chmod(child, 0o700, dir_fd=folder)
+                new_name = next(fresh)
+                os.rename(child, new_name, src_dir_fd=folder, dst_dir_fd=root)
+            except OSError:
+                continue
+            moved.append(new_name)
+    finally:
+        os.close(folder)
+    return moved
+
+
+def _fresh_names(root: int) -> Iterator[str]:
+    """Names that nothing in the folder ``root`` has yet."""
+    for number in itertools.count():
+        name = f".removing-{number}"
+        try:
+            os.lstat(name, dir_fd=root)
+        except FileNotFoundError:
+            yield name
 
 
 def _children_of(pid: int) -> list[int]:
