@@ -111,7 +111,9 @@ def _set_limits(limits: dict[str, Any]) -> None:
 def _child_main(workdir: Path, entry: str, probes: Any, control: Channel) -> None:
     """Load the task, then answer probe calls until the worker closes the channel."""
     os.chdir(workdir)
-    sys.path.insert(0, str(workdir))
+    # After the installed packages: a file the task writes at run time under an installed
+    # module's name (or the standard library's) is never what an import finds.
+    sys.path.append(str(workdir))
     sys.argv = [entry]
     entry_path = workdir / entry
     notes: list[str] = []
