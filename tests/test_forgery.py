@@ -271,6 +271,25 @@ HIDDEN = {
         {"optimizer.py": "from multiprocessing import Process\n" + HONEST_CLASSES},
         "imports multiprocessing",
     ),
+    "torch reached through functorch, for a fused kernel": (
+        {"optimizer.py": "import functorch\n"
+         + updating_with("functorch.torch._fused_sgd_([p], [p.grad], [])")},
+        "uses torch's optimizer code functorch.torch",
+    ),
+    "torch's own dynamic import helper": (
+        {"optimizer.py": updating_with("torch._utils._import_dotted_name('torch._fu' + 'sed_sgd_')(p)")},
+        "uses torch's optimizer code torch._utils",
+    ),
+    "builtins taken from an exception's frame": (
+        {"optimizer.py": updating_with("B = frame_builtins(); B['getattr'](torch, 'x')(p)")
+         + "\n\ndef frame_builtins():\n    try:\n        raise ValueError\n"
+         "    except ValueError as error:\n        return error.__traceback__.tb_frame.f_builtins\n"},
+        "reads .__traceback__",
+    ),
+    "builtins reached through a builtin function's __self__": (
+        {"optimizer.py": updating_with("print.__self__.getattr(torch, 'x')(p)")},
+        "reads .__self__",
+    ),
     "the probes named": (
         {"optimizer.py": HONEST_CLASSES + "\nTARGET = '_trap_installed'\n"},
         "names '_trap_installed'",
@@ -288,6 +307,13 @@ def test_hidden_torch_code_is_found(case):
 
 HONEST = {
     "plain classes": {"optimizer.py": HONEST_CLASSES},
+    "torch.optim.optimizer's public names (ParamsT, required) and torch._foreach_* ops": {
+        "optimizer.py": HONEST_CLASSES.replace(
+            "from torch.optim import Optimizer",
+            "from torch.optim.optimizer import Optimizer, ParamsT, required")
+        .replace("def __init__(self, params, lr=1e-3):", "def __init__(self, params: ParamsT, lr=1e-3):")
+        .replace('p.add_(p.grad, alpha=-group["lr"])',
+                 'torch._foreach_add_([p], [p.grad], alpha=-group["lr"])')},
     "a demo in a __main__ block": {
         "optimizer.py": HONEST_CLASSES + "\nif __name__ == '__main__':\n    opt = torch.optim.Adam([])\n"},
     "a notebook demo handing torch's optimizers to solve": {

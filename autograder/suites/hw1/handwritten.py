@@ -51,36 +51,43 @@ DYNAMIC_MODULES = ("sys.modules", "sys.path", "sys.meta_path", "sys.path_hooks",
                    "pkgutil", "zipimport")  # fmt: skip
 DYNAMIC_ATTRIBUTES = {"__dict__", "__globals__", "__builtins__", "__subclasses__", "__code__",
                       "__closure__", "__getattribute__", "__import__", "__loader__", "__spec__",
-                      "__getattr__", "f_globals", "f_locals", "f_back"}  # fmt: skip
+                      "__getattr__", "f_globals", "f_locals", "f_back", "f_builtins", "f_code",
+                      "__traceback__", "tb_frame", "tb_next", "gi_frame", "cr_frame", "ag_frame",
+                      "__self__"}  # fmt: skip
 NAME_FUNCTIONS = {"getattr", "setattr", "delattr", "hasattr"}
 MARKED_STRINGS = ("probes", "_trap", "_fused")
 # The reading is linear in the code's size; this bounds it (the reference's optimizer.py has
 # about 2,500 nodes, a notebook with every task and its demos under 15,000).
 MAX_NODES = 60_000
 # Parts of a dotted name under torch that lead to optimizer code or around this reading:
-# torch.optim (but its base class), distributed and testing copies of the optimizers,
-# operator tables, the C extension, and a module's own ``torch`` (torch.nn.modules.module.torch).
-FORBIDDEN_PARTS = {"optim", "distributed", "testing", "ops", "_C", "torch", "_dynamo", "_refs",
-                   "_prims", "_decomp", "_functorch"}  # fmt: skip
-ALLOWED_OPTIM = (["optim", "Optimizer"], ["optim", "optimizer", "Optimizer"])
+# torch.optim (but its base class), distributed and testing copies of the optimizers, operator
+# tables, and a module's own ``torch`` (torch.nn.modules.module.torch); private parts too.
+FORBIDDEN_PARTS = {"optim", "distributed", "testing", "ops", "torch"}
 # At import time a name computed at run time is suspect only on these (a demo may well pick
 # ``getattr(nn, name)``); in the optimizers' own code it is suspect on anything but self.
 GUARDED = ("torch", "torch.optim", "sys", "builtins", "importlib", "gc")
 
 
 def forbidden(dotted: str) -> bool:
-    """Whether a fully resolved dotted name is torch's optimizer code: an optimizer class, an
-    update function or its module, or a private kernel (fused updates, ``torch.ops``, ``_C``)."""
+    """Whether a fully resolved dotted name leads to torch's optimizer code or around this
+    reading: anything in torch.optim but its base class, a private part of torch (fused
+    kernels, ``_C``, ``_utils``; the elementwise ``_foreach_*`` ops are allowed),
+    ``torch.ops``, torch's distributed and testing copies, torch reached through another
+    module."""
     parts = dotted.split(".")
+    if "torch" in parts[1:]:
+        return True  # torch reached again through another module (functorch.torch, ...)
     if parts[0] != "torch":
         return False
-    if any(p.startswith("_fused") for p in parts):
-        return True
     for index, part in enumerate(parts[1:], start=1):
-        if part == "optim" and any(parts[index:index + len(a)] == a for a in ALLOWED_OPTIM):
-            return False  # the base class, and whatever follows it (Optimizer.__init__)
+        if part == "optim" and (parts[index:index + 2] == ["optim", "Optimizer"] or (
+                parts[index:index + 2] == ["optim", "optimizer"] and len(parts) > index + 2
+                and not parts[index + 2].startswith("_"))):  # fmt: skip
+            return False  # the base class and its module's public names (ParamsT, required)
         if part in FORBIDDEN_PARTS:
             return True
+        if part.startswith("_") and not part.startswith(("__", "_foreach_")):
+            return True  # private kernels and helpers (_fused_adam_, _utils._import_dotted_name)
     return False
 
 
@@ -459,8 +466,11 @@ class Reading:
             if isinstance(node, ast.Name | ast.Attribute) and id(node) in inner:
                 continue  # part of a longer dotted name, judged as a whole
             if isinstance(node, ast.Name | ast.Attribute):
-                if isinstance(node, ast.Attribute) and node.attr in DYNAMIC_ATTRIBUTES:
-                    self.findings.append(f"{where}: reads .{node.attr} (a namespace's contents)")
+                link = node
+                while isinstance(link, ast.Attribute):  # every attribute along the chain
+                    if link.attr in DYNAMIC_ATTRIBUTES:
+                        self.findings.append(f"{where}: reads .{link.attr} (a namespace's contents)")
+                    link = link.value
                 if isinstance(node, ast.Name) and node.id == "__builtins__":
                     self.findings.append(f"{where}: uses __builtins__")
                 if isinstance(node, ast.Name) and node.id in DYNAMIC_CALLS | NAME_FUNCTIONS \
