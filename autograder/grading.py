@@ -145,7 +145,7 @@ class SubmissionUnderTest:
             files = dict(self.submission.files)
             left = self._budget_left()
             with self._spending():
-                result = self.sandbox.open_task(files, entry, load_seconds=left)
+                result = self.sandbox.open_task(files, entry, load_seconds=left, task=task)
             if result.status == "timeout" and left < self.sandbox.limits.load_seconds:
                 result.error = self._budget_spent("stopped")
             self.current_task = task

@@ -398,9 +398,11 @@ class Sandbox:
             else:
                 self._start_layer(self.layer)
 
-    def open_task(self, files: dict[str, bytes], entry: str, load_seconds: float | None = None) -> LoadResult:
+    def open_task(self, files: dict[str, bytes], entry: str, load_seconds: float | None = None,
+                  task: str | None = None) -> LoadResult:
         """Load one task's code from ``files`` (name -> bytes) in a fresh child, within
-        ``load_seconds`` (default: the limit)."""
+        ``load_seconds`` (default: the limit). The probes' ``prepare(task)``, if they have one,
+        runs in the child first (to take away what that task may not use)."""
         if self._task_open:
             self.close_task()
         if not self.warm:
@@ -409,7 +411,7 @@ class Sandbox:
         self._task_open = True
         limits = asdict(self.limits)
         limits["load_seconds"] = min(load_seconds or self.limits.load_seconds, self.limits.load_seconds)
-        message = {"op": "open", "entry": entry, "limits": limits}
+        message = {"op": "open", "entry": entry, "limits": limits, "task": task}
         try:
             answer = self._request(message, limits["load_seconds"] + WORKER_MARGIN_SECONDS, blobs=files)
         except SandboxError as exc:

@@ -546,3 +546,37 @@ def test_reading_cost_grows_with_the_code_not_its_square():
     assert len(flat) < MAX_PARSE_CHARS
     found = read({"optimizer.py": flat})
     assert any("syntax nodes, more than this check reads" in f for f in found), found
+
+
+def test_torch_optimizers_are_turned_off_in_the_optimizer_task():
+    """In the optimizer task's process, torch's optimizer classes, update functions and fused
+    kernels raise, however they were reached; the base class still works. Run in a forked
+    child, so that this process keeps torch's optimizers."""
+    import os
+
+    probes = V.probes()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            import torch
+            import torch.optim.adam as adam_module
+
+            probes.prepare("optimizer")
+            p = torch.zeros(2, requires_grad=True)
+            p.grad = torch.ones(2)
+            blocked = 0
+            for use in (lambda: torch.optim.Adam([p]), lambda: type("X", (torch.optim.SGD,), {})([p], lr=0.1),
+                        lambda: adam_module.adam([p], [p.grad], [], [], [], []),
+                        lambda: torch._fused_sgd_([p], [p.grad], [])):
+                try:
+                    use()
+                except RuntimeError as error:
+                    blocked += "turned off" in str(error)
+            base = type("Mine", (torch.optim.Optimizer,), {"step": lambda self, closure=None: None})
+            base([p], {"lr": 0.1}).step()
+            code = 0 if blocked == 4 else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

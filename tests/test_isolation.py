@@ -293,3 +293,14 @@ def test_a_file_written_under_an_installed_name_is_not_what_imports_find(sandbox
             return hasattr(jinja2, "PLANTED")
     """)
     assert result.ok and result.value is False
+
+
+def test_the_probes_prepare_each_task_before_its_code_loads(sandbox):
+    """``prepare(task)`` runs in the task's own process, before the student's code, once."""
+    loaded = sandbox.open_task({"student.py": b"def f():\n    return 1\n"}, "student.py", task="roots")
+    assert loaded.ok
+    assert sandbox.call("prepared").value == ["roots"]
+    sandbox.close_task()
+    loaded = sandbox.open_task({"student.py": b"def f():\n    return 1\n"}, "student.py")
+    assert loaded.ok and sandbox.call("prepared").value == []
+    sandbox.close_task()

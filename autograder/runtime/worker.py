@@ -108,8 +108,13 @@ def _set_limits(limits: dict[str, Any]) -> None:
             pass
 
 
-def _child_main(workdir: Path, entry: str, probes: Any, control: Channel) -> None:
-    """Load the task, then answer probe calls until the worker closes the channel."""
+def _child_main(workdir: Path, entry: str, probes: Any, control: Channel, task: str | None) -> None:
+    """Let the probes prepare for the task (``prepare(task)``, if they define it: it runs
+    before any student code, so it can take away what the task may not use), load the task,
+    then answer probe calls until the worker closes the channel."""
+    prepare = getattr(probes, "prepare", None)
+    if task is not None and callable(prepare):
+        prepare(task)
     os.chdir(workdir)
     # After the installed packages: a file the task writes at run time under an installed
     # module's name (or the standard library's) is never what an import finds.
@@ -223,7 +228,7 @@ class Worker:
                 return {"status": "error", "error": f"refused file name {name!r}"}
             (workdir / name).write_bytes(data)
         entry = request["entry"]
-        self.child = self._fork_child(workdir, entry)
+        self.child = self._fork_child(workdir, entry, request.get("task"))
         return self._await(self.limits["load_seconds"])
 
     def op_call(self, request: dict, blobs: dict) -> dict[str, Any] | bytes:
@@ -275,7 +280,7 @@ class Worker:
         status = self.child.exit_status if self.child else None
         return {"status": "crashed", "error": _describe_exit(status)}
 
-    def _fork_child(self, workdir: Path, entry: str) -> TaskChild:
+    def _fork_child(self, workdir: Path, entry: str, task: str | None) -> TaskChild:
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         out_r, out_w = os.pipe()
@@ -297,7 +302,7 @@ class Worker:
                     workdir = self._isolate(workdir)
                 _prefer_me_for_oom()
                 _set_limits(self.limits)
-                _child_main(workdir, entry, self.probes, Channel(3, 4))
+                _child_main(workdir, entry, self.probes, Channel(3, 4), task)
             except BaseException:
                 traceback.print_exc()
             finally:

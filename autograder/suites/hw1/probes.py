@@ -295,6 +295,39 @@ def _install_trap() -> None:
         setattr(module, name, _recording(original, label))
 
 
+FUSED_KERNELS = ("_fused_adam_", "_fused_adamw_", "_fused_sgd_", "_fused_adagrad_")
+TURNED_OFF = ("torch's own optimizers are turned off while your optimizer classes are checked: "
+              "write each update rule yourself (only torch.optim.Optimizer, the base class, is "
+              "there to use)")
+
+
+def _turned_off(*args: Any, **kwargs: Any) -> Any:
+    raise RuntimeError(TURNED_OFF)
+
+
+def _turn_off_torch_optimizers() -> None:
+    """In the optimizer task's process only, before the student's code loads: torch's
+    optimizer classes, their update functions and the fused kernels raise when used, so no
+    disguise (a name built at run time, a class smuggled in through a container) can make
+    them do the student's work. The reading of the source forbids the ways back to the
+    originals (sys.modules, gc, frames, torch._C)."""
+    for cls in _torch_optimizer_classes().values():
+        for attr in ("__init__", "step"):
+            setattr(cls, attr, _turned_off)
+    for module, name, _ in list(_functional_targets()):
+        setattr(module, name, _turned_off)
+    # torch.ops and torch._C are left alone (torch's own lazy imports read them, and the
+    # reading of the source forbids both).
+    for name in FUSED_KERNELS:
+        setattr(torch, name, _turned_off)
+
+
+def prepare(task: str) -> None:
+    """Runs in a task's process before the student's code loads (see the worker)."""
+    if task == "optimizer":
+        _turn_off_torch_optimizers()
+
+
 @contextmanager
 def _torch_optimizer_trap() -> Iterator[set[str]]:
     """Record which of torch's optimizer classes or update functions run inside the block."""
