@@ -821,7 +821,20 @@ def _grade_chunk(name: str, submissions: list[Submission], options: GradingOptio
         grade_batch(assignments.load(name), submissions, options, send)
     except Exception as exc:  # reported to the parent, which raises GradingError
         queue.put(("error", f"{type(exc).__name__}: {exc}"))
-    queue.put(("peak", str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
+    queue.put(("peak", str(own_peak_mib())))
+
+
+def own_peak_mib() -> float:
+    """This process's peak resident memory in MiB. ``VmHWM`` belongs to the process's own
+    memory map, so a job spawned from a large parent does not inherit the parent's size (Linux
+    carries ``ru_maxrss`` across fork and exec); ``ru_maxrss`` where /proc is missing."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 # A job that sends nothing for this long beyond a submission's whole sandbox budget is stuck

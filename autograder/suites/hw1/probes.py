@@ -316,6 +316,8 @@ def _turn_off_torch_optimizers() -> None:
             setattr(cls, attr, _turned_off)
     for module, name, _ in list(_functional_targets()):
         setattr(module, name, _turned_off)
+    # The trap keeps torch's originals to put back; what it would put back is turned off too.
+    _trap_installed[:] = [(owner, name, _turned_off) for owner, name, _ in _trap_installed]
     # torch.ops and torch._C are left alone (torch's own lazy imports read them, and the
     # reading of the source forbids both).
     for name in FUSED_KERNELS:
