@@ -568,14 +568,15 @@ def test_torch_optimizers_are_turned_off_in_the_optimizer_task():
             blocked = 0
             for use in (lambda: torch.optim.Adam([p]), lambda: type("X", (torch.optim.SGD,), {})([p], lr=0.1),
                         lambda: adam_module.adam([p], [p.grad], [], [], [], []),
-                        lambda: torch._fused_sgd_([p], [p.grad], [])):
+                        lambda: torch._fused_sgd_([p], [p.grad], []),
+                        lambda: torch.ops.aten._fused_adam_.default([p])):
                 try:
                     use()
                 except RuntimeError as error:
                     blocked += "turned off" in str(error)
             base = type("Mine", (torch.optim.Optimizer,), {"step": lambda self, closure=None: None})
             base([p], {"lr": 0.1}).step()
-            code = 0 if blocked == 4 else 2
+            code = 0 if blocked == 5 else 2
         finally:
             os._exit(code)
     _, status = os.waitpid(pid, 0)

@@ -305,6 +305,17 @@ def _turned_off(*args: Any, **kwargs: Any) -> Any:
     raise RuntimeError(TURNED_OFF)
 
 
+class _TurnedOffKernel:
+    """Stands in for one of torch.ops.aten's fused optimizer kernels: calling it, or any of its
+    overloads, raises."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(TURNED_OFF)
+
+    def __getattr__(self, name: str) -> _TurnedOffKernel:
+        return self
+
+
 def _turn_off_torch_optimizers() -> None:
     """In the optimizer task's process only, before the student's code loads: torch's
     optimizer classes, their update functions and the fused kernels raise when used, so no
@@ -318,10 +329,14 @@ def _turn_off_torch_optimizers() -> None:
         setattr(module, name, _turned_off)
     # The trap keeps torch's originals to put back; what it would put back is turned off too.
     _trap_installed[:] = [(owner, name, _turned_off) for owner, name, _ in _trap_installed]
-    # torch.ops and torch._C are left alone (torch's own lazy imports read them, and the
-    # reading of the source forbids both).
+    # torch._C cannot be changed (the reading of the source forbids it); torch.ops.aten's
+    # kernels get a stand-in whose every overload (.default, .out) raises. torch._dynamo reads
+    # those kernels when it is first imported (by Optimizer's first param group), so it is
+    # imported before (the worker's warm-up has done so already).
+    importlib.import_module("torch._dynamo")
     for name in FUSED_KERNELS:
         setattr(torch, name, _turned_off)
+        setattr(torch.ops.aten, name, _TurnedOffKernel())
 
 
 def prepare(task: str) -> None:
