@@ -16,8 +16,9 @@ import time
 from pathlib import Path
 
 from .assignment import Assignment
-from .grading import MAX_PARSE_CHARS, GradingOptions, grade_parallel
+from .grading import GradingOptions, grade_parallel
 from .runtime.loader import MAX_JSON_ITEMS
+from .static import MAX_PARSE_CHARS
 from .submission import MAX_NOTEBOOK_BYTES, MAX_SOURCE_BYTES, Submission, discover
 
 

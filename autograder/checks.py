@@ -42,6 +42,19 @@ class CheckSpec:
     show: tuple[str, ...] = ()
 
 
+def import_file(path: Path, name: str) -> ModuleType:
+    """Import the Python file at ``path`` as the module ``name`` (registered in
+    ``sys.modules`` before it runs, as imports and dataclasses inside it expect). For the
+    teacher's own files only: suites, helpers, reference solutions."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def suite_module(check_file: str, file_name: str) -> ModuleType:
     """A trusted helper module beside a check file (such as ``variants.py``), loaded once per
     process. Suites are collected by path, not imported as packages, so a plain import of a
@@ -49,12 +62,7 @@ def suite_module(check_file: str, file_name: str) -> ModuleType:
     path = Path(check_file).with_name(file_name)
     name = f"_suite_{path.parent.name}_{path.stem}"
     if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, path)
-        if spec is None or spec.loader is None:
-            raise ImportError(f"cannot load {path}")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
+        import_file(path, name)
     return sys.modules[name]
 
 

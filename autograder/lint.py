@@ -13,7 +13,6 @@ what only the source shows (mistake ids, probe names, functions defined twice) i
 from __future__ import annotations
 
 import ast
-import importlib.util
 import inspect
 import math
 import re
@@ -29,7 +28,7 @@ from types import ModuleType
 from typing import Any
 
 from .assignment import PROJECT_ROOT, Assignment
-from .checks import CheckSpec
+from .checks import CheckSpec, import_file
 from .grading import suite_files
 from .mistakes import REQUIRED_FIELDS
 
@@ -97,14 +96,8 @@ def lint(assignment: Assignment, suites: tuple[str, ...] = ("public", "hidden"))
 def _import(path: Path, problems: list[Problem]) -> ModuleType | None:
     """Import a suite file under a name of its own; a failure is a problem at its line."""
     name = f"_lint_{next(_module_numbers)}_{path.stem}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        problems.append(Problem(path, 1, "cannot be imported"))
-        return None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
     try:
-        spec.loader.exec_module(module)
+        module = import_file(path, name)
     except Exception as exc:
         problems.append(Problem(path, _line_in(exc, path), f"cannot be imported: {_describe(exc)}"))
         return None

@@ -109,13 +109,13 @@ def fmt_num(value: Any) -> str:
     return f"{number:.2f}".rstrip("0").rstrip(".")
 
 
-def _fmt_value(value: Any) -> str:
-    """A number from a result: ``"inf"`` and ``"nan"`` (how non-finite values are stored)
-    are shown as such, None as not finite."""
+def _fmt_value(value: Any, spec: str = ".6g") -> str:
+    """A number from a result in ``spec``: ``"inf"`` and ``"nan"`` (how non-finite values
+    are stored) are shown as such, None as not finite."""
     if value is None:
         return "a value that is not finite (NaN or infinity)"
     number = as_float(value)
-    return f"{number:.6g}" if math.isfinite(number) else str(number)
+    return format(number, spec) if math.isfinite(number) else str(number)
 
 
 def _fmt_rel(rel: Any) -> str:
@@ -135,8 +135,7 @@ def deviation_line(deviation: Mapping[str, Any] | None) -> str | None:
         f"got {_fmt_value(deviation.get('actual'))}"
     ]
     if deviation.get("abs_error") is not None:
-        error = as_float(deviation["abs_error"])
-        parts.append(f"absolute error {error:.3g}" if math.isfinite(error) else f"absolute error {error}")
+        parts.append(f"absolute error {_fmt_value(deviation['abs_error'], '.3g')}")
     if deviation.get("rel_error") is not None:
         parts.append(f"relative error {_fmt_rel(deviation['rel_error'])}")
     return ", ".join(parts)

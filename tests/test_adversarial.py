@@ -51,9 +51,9 @@ import numpy as np
 import pytest
 
 from autograder import assignment
-from autograder.grading import MAX_PARSE_CHARS
 from autograder.runtime.loader import notebook_code_cells
 from autograder.sandbox import LAYERS, Limits, Sandbox, SandboxError
+from autograder.static import MAX_PARSE_CHARS
 from autograder.submission import BATCH_OUTPUTS, discover
 
 TESTS = Path(__file__).resolve().parent

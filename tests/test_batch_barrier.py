@@ -21,17 +21,15 @@ from result_factory import check, make_result, series, validate
 from autograder import assignment, grading, output, report
 from autograder.grading import (
     GRADER_FAILED,
-    MAX_PARSE_CHARS,
     GradingOptions,
-    SourceTooLarge,
     failure_result,
     grade_batch,
     grade_parallel,
-    parse_python,
     result_skeleton,
 )
 from autograder.runtime.loader import MAX_JSON_ITEMS, notebook_code_cells
 from autograder.sanitise import plain
+from autograder.static import MAX_PARSE_CHARS, SourceTooLarge, parse_python
 from autograder.submission import BATCH_OUTPUTS, MAX_NOTEBOOK_BYTES, discover
 
 HW1 = assignment.load("hw1")
@@ -274,7 +272,7 @@ def test_parse_cap_bounds_the_parsers_memory():
 
     code = (
         "import ast, resource\n"
-        "from autograder.grading import MAX_PARSE_CHARS\n"
+        "from autograder.static import MAX_PARSE_CHARS\n"
         "source = 'x = (' + '(a,b),' * ((MAX_PARSE_CHARS - 8) // 6) + ')\\n'\n"
         "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "ast.parse(source)\n"

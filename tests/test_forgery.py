@@ -19,7 +19,8 @@ import pytest
 
 from autograder import assignment
 from autograder.checks import suite_module
-from autograder.grading import MAX_PARSE_CHARS, NotebookCode, load_reference
+from autograder.grading import load_reference
+from autograder.static import MAX_PARSE_CHARS, NotebookCode
 
 HW1 = assignment.load("hw1")
 H = suite_module(str(HW1.suite_dir / "test_optimizer.py"), "handwritten.py")

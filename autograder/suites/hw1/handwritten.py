@@ -31,7 +31,7 @@ import types
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from autograder.grading import SourceTooLarge, parse_code
+from autograder.static import SourceTooLarge, parse_code
 
 # Ways to start another process: torch's optimizers run there (at import time, where a demo
 # may use them) are out of this reading's and the probes' sight, and an optimizer homework

@@ -50,14 +50,6 @@ START_DISTANCE = 0.01  # a descent started this close to a root did not find it
 GRAD_POINTS = [-2.0, -0.5, 0.7, 1.9, 3.3]  # where the grad handed to gradient_descent is sampled
 
 
-def _number(result: Any) -> float | None:
-    """The number a probe says a call returned, or None."""
-    if isinstance(result, dict) and result.get("kind") == "number":
-        value = result.get("value")
-        return float(value) if isinstance(value, int | float) else None
-    return None
-
-
 def _shown(result: Any) -> str:
     if isinstance(result, dict) and result.get("kind") == "number":
         return describe(result.get("value"))
@@ -130,7 +122,7 @@ def _descend(submission: Any, reference: Any, coefficients: list[float], x0: flo
     what = f"gradient_descent(grad, {x0:.6g}, {lr:.6g}) with grad(x) = {_polynomial(coefficients)}"
     got = submission.require(TASK, "gradient_descent", what=what, coefficients=coefficients,
                              x0=x0, lr=lr)  # fmt: skip
-    x = _number(got.get("result"))
+    x = V.returned_number(got.get("result"))
     off = V.descent_path_error(coefficients, x0, lr, got)
     if off is None and x is not None and abs(x - root) <= tolerance:
         return
@@ -479,14 +471,14 @@ def test_find_roots_uses_descent(submission: Any) -> None:
         got = _roots(submission, a, b, c)
         roots = got["roots"]
         calls = [dict(call) for call in got.get("descent_calls", []) if isinstance(call, dict)]
-        returned = [_number(call.get("returned")) for call in calls]
+        returned = [V.returned_number(call.get("returned")) for call in calls]
         found = [r for r in returned if r is not None]
         sqrt_calls = {str(k): int(v) for k, v in dict(got.get("sqrt_calls", {})).items() if v}
         exact = V.quadratic_roots(a, b, c)
         not_descended = [r for r in roots if not any(abs(r - x) <= 1e-4 for x in found)]
         started_at_answer = [
             call for call in calls
-            if isinstance(call.get("x0"), float) and _number(call.get("returned")) is not None
+            if isinstance(call.get("x0"), float) and V.returned_number(call.get("returned")) is not None
             and any(abs(call["x0"] - r) <= START_DISTANCE for r in exact)
         ]  # fmt: skip
         closed_form = len(roots) == len(exact) and bool(exact) and np.allclose(
@@ -547,7 +539,7 @@ def _solves(submission: Any, reference: Any, rng: np.random.Generator, optimizer
     drawn = V.drawn_rng(submission.submission.files, rng)
     for k in (int(drawn.integers(1, 4)), int(drawn.integers(4, 13))):
         what, got, want = _solve_call(submission, reference, optimizer, k)
-        x, expected = _number(got.get("result")), _number(want.get("result"))
+        x, expected = V.returned_number(got.get("result")), V.returned_number(want.get("result"))
         assert expected is not None
         if x is not None and abs(x - expected) <= 1e-5 * (1 + abs(expected)):  # float32 allowed
             continue
@@ -563,7 +555,7 @@ def _solves(submission: Any, reference: Any, rng: np.random.Generator, optimizer
     case = V.solve_case("solve", optimizer)
     what, got, want = _solve_call(submission, reference, optimizer, int(case["max_iter"]))
     root = float(case["root"])
-    x = _number(got.get("result"))
+    x = V.returned_number(got.get("result"))
     if x is not None and abs(x - root) <= 1e-4:
         return
     raise CheckFailed(

@@ -486,7 +486,7 @@ def descent_path_error(coefficients: Sequence[float], x0: float, lr: float, got:
         if not near(after, before - step, step):
             return (f"after grad({before:.10g}) the next call was at x = {after:.10g}, but "
                     f"x − lr·grad(x) = {before - step:.10g}")  # fmt: skip
-    result = _returned_number(got.get("result"))
+    result = returned_number(got.get("result"))
     last = points[-1]
     if int(got.get("calls", 0)) <= visited.size and result is not None and not (
         near(result, last, 0.0) or near(result, last - lr * grad(last), lr * grad(last))
@@ -496,7 +496,7 @@ def descent_path_error(coefficients: Sequence[float], x0: float, lr: float, got:
     return None
 
 
-def _returned_number(result: Any) -> float | None:
+def returned_number(result: Any) -> float | None:
     """The number a probe says a call returned, or None."""
     if isinstance(result, dict) and result.get("kind") == "number":
         value = result.get("value")
