@@ -33,7 +33,7 @@ from .assignment import Assignment
 from .checks import DETAIL_FIELDS, CheckFailed, CheckSpec, Deviation, import_file
 from .mistakes import Mistake, load_catalogue
 from .sandbox import LoadResult, ProbeResult, Sandbox, TaskOutput
-from .sanitise import plain, plain_text
+from .sanitise import describe_error, plain, plain_text
 from .static import notebook_code
 from .submission import Submission, answers_text
 
@@ -358,7 +358,7 @@ class GradingPlugin:
             try:
                 outcome = self._outcome(item, call, report)
             except Exception as exc:  # the check's verdict could not be recorded
-                outcome = self._grader_failed(item, f"recording this check's outcome: {_describe(exc)}")
+                outcome = self._grader_failed(item, f"recording this check's outcome: {describe_error(exc)}")
             index = item.callspec.params["submission"]
             self.outcomes.setdefault(index, {})[outcome.id] = outcome
         return report
@@ -392,7 +392,7 @@ class GradingPlugin:
             return outcome
         error = call.excinfo.value if call.excinfo is not None else None
         if report.when == "setup":  # fixtures are the grader's own code, not the student's
-            return self._grader_failed(item, f"preparing this check: {_describe(error)}")
+            return self._grader_failed(item, f"preparing this check: {describe_error(error)}")
         if isinstance(error, CheckFailed):
             outcome.status = "failed"
             outcome.message = error.message
@@ -409,7 +409,7 @@ class GradingPlugin:
         else:
             outcome.status = "error"
             outcome.message = (
-                f"the check could not judge this submission ({_describe(error)}); "
+                f"the check could not judge this submission ({describe_error(error)}); "
                 "this usually means the code returned something of an unexpected form"
             )
         return outcome
@@ -440,7 +440,7 @@ class GradingPlugin:
         try:
             under_test.close()
         except Exception as exc:
-            under_test.failures.append(f"{GRADER_FAILED}: closing its sandbox task: {_describe(exc)}")
+            under_test.failures.append(f"{GRADER_FAILED}: closing its sandbox task: {describe_error(exc)}")
         checks = list(self.outcomes.pop(index, {}).values())
         under_test.failures.extend(self.failures.pop(index, []))
         self.on_done(under_test.submission, under_test, checks, time.monotonic() - started)
@@ -480,13 +480,6 @@ def _deviation(deviation: Deviation | None) -> dict[str, Any] | None:
 
 def _text_or_none(value: Any) -> str | None:
     return None if value is None else plain_text(value)
-
-
-def _describe(error: BaseException | None) -> str:
-    """``Type: message`` of an exception, short, whatever its ``__str__`` does."""
-    if error is None:
-        return "error"
-    return f"{type(error).__name__}: {plain_text(error)[:300]}"
 
 
 @dataclass
@@ -675,7 +668,7 @@ def grade_batch(
         try:
             on_result(result)
         except Exception as exc:  # a result that cannot be passed on becomes a failure
-            on_result(failure_result(result, f"handing on its result: {_describe(exc)}"))
+            on_result(failure_result(result, f"handing on its result: {describe_error(exc)}"))
 
     def done(sub: Submission, under_test: SubmissionUnderTest, checks: list[CheckOutcome],
              seconds: float) -> None:
@@ -684,7 +677,7 @@ def grade_batch(
                                   options.reveal, due_passed)  # fmt: skip
         except Exception as exc:
             result = failure_result(result_skeleton(assignment, sub.name, sandbox),
-                                    f"building its result: {_describe(exc)}")
+                                    f"building its result: {describe_error(exc)}")
         report(sub, result)
 
     plugin = GradingPlugin(assignment, submissions, sandbox, done)

@@ -16,6 +16,7 @@ from typing import Any
 
 from . import report
 from .grading import failure_result
+from .sanitise import describe_error
 from .submission import BATCH_OUTPUTS
 
 
@@ -53,19 +54,15 @@ def write_submission(out_dir: Path, result: dict[str, Any]) -> dict[str, Any]:
         _write_all(folder, result)
         return result
     except Exception as exc:  # the reports of one submission must not stop the batch
-        failed = failure_result(result, f"writing its reports: {_reason(exc)}")
+        failed = failure_result(result, f"writing its reports: {describe_error(exc)}")
     try:
         _write_all(folder, failed)
     except Exception:  # even the plain failure report fails: keep at least its result.json
         try:
             write_json(folder / "result.json", failed)
         except OSError as exc:
-            return failure_result(result, f"writing its files (none were written): {_reason(exc)}")
+            return failure_result(result, f"writing its files (none were written): {describe_error(exc)}")
     return failed
-
-
-def _reason(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {str(exc)[:300]}"
 
 
 def _write_all(folder: Path, result: dict[str, Any]) -> None:

@@ -77,6 +77,13 @@ def plain(value: Any, depth: int = 0) -> Any:
     return plain_text(value)
 
 
+def describe_error(error: BaseException | None) -> str:
+    """``Type: message`` of an exception, short and safe, whatever its ``__str__`` does."""
+    if error is None:
+        return "error"
+    return f"{type(error).__name__}: {plain_text(error)[:300]}"
+
+
 def as_float(value: Any) -> float:
     """A number read back from a sanitised result (``"inf"`` included); NaN if unreadable."""
     if isinstance(value, bool):
