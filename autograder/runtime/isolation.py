@@ -33,6 +33,7 @@ import os
 import platform
 import resource
 import signal
+import sys
 from pathlib import Path
 
 CLONE_NEWNS = 0x00020000
@@ -44,6 +45,7 @@ CLONE_NEWNET = 0x40000000
 TASK_NAMESPACES = CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS
 
 MS_NOSUID, MS_NODEV, MS_NOEXEC = 2, 4, 8
+MS_RDONLY, MS_REMOUNT = 1, 32
 MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
 PR_SET_DUMPABLE = 4
 PR_CAPBSET_DROP = 24
@@ -126,8 +128,10 @@ def seal(workdir: Path, tmpfs_bytes: int) -> Path:
         _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
         for shared in SHARED_WRITABLE:
             if os.path.isdir(shared) and not os.path.islink(shared):
+                kept = _open_needed_under(shared)
                 _mount("tmpfs", shared, "tmpfs", MS_NOSUID | MS_NODEV,
                        f"size={tmpfs_bytes},mode=1777")  # fmt: skip
+                _bind_back(kept)
         os.mkdir(TASK_DIR, 0o700)
         _mount(f"/proc/self/fd/{folder}", TASK_DIR, None, MS_BIND)
     finally:
@@ -140,6 +144,29 @@ def seal(workdir: Path, tmpfs_bytes: int) -> Path:
     _drop_capabilities()
     os.chdir(TASK_DIR)
     return Path(TASK_DIR)
+
+
+def _open_needed_under(shared: str) -> list[tuple[str, int]]:
+    """The interpreter's own folders (its environment, every sys.path entry) that lie under
+    ``shared``, opened before an empty tmpfs hides them: a virtual environment made under
+    /tmp (a checkout there, say) must stay importable for the task."""
+    needed = {os.path.realpath(p) for p in [sys.prefix, sys.base_prefix, *sys.path] if p}
+    kept = []
+    for path in sorted(needed):
+        if path.startswith(shared.rstrip("/") + "/") and os.path.isdir(path):
+            kept.append((path, os.open(path, os.O_RDONLY | os.O_DIRECTORY)))
+    return kept
+
+
+def _bind_back(kept: list[tuple[str, int]]) -> None:
+    """Bind each kept folder, read-only, at its own path inside the new tmpfs."""
+    for path, fd in kept:
+        try:
+            os.makedirs(path, exist_ok=True)
+            _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+            _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY)
+        finally:
+            os.close(fd)
 
 
 class _CapHeader(ctypes.Structure):
