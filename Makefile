@@ -36,13 +36,14 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: setup
-	$(BIN)/autograder grade tests/submissions --out $(DEMO_OUT)
+	@for folder in assignments/*/samples; do name=$$(basename $$(dirname $$folder)); \
+	  $(BIN)/autograder grade $$folder --assignment $$name --out $(DEMO_OUT)/$$name || exit 1; done
 
 test: setup
 	$(BIN)/python -m pytest
 
 lint: setup
-	$(BIN)/ruff check autograder tests
+	$(BIN)/ruff check autograder assignments tests
 
 clean:
 	rm -rf $(VENV) build

@@ -79,9 +79,10 @@ def write_hostile_mix(reference: Path, assignment: Assignment, folder: Path) -> 
     (everywhere / assignment.notebook).write_bytes(
         (folder / "dead_code_at_parse_cap" / assignment.notebook).read_bytes())
     (folder / "dead_code_over_parse_cap").mkdir()
+    largest = max(code, key=lambda name: len(code[name]))  # one file over the cap is enough
     for name, text in code.items():
         dead = "(a,b)," * ((MAX_SOURCE_BYTES - len(text)) // 7)
-        padding = f"\n_ = ({dead})\n" if name == "optimizer.py" else ""
+        padding = f"\n_ = ({dead})\n" if name == largest else ""
         (folder / "dead_code_over_parse_cap" / name).write_text(text + padding)
     notebook("json_values_at_cap", metadata={"x": [{"": 1}] * (MAX_JSON_ITEMS // 2 - 1000)})
     wide = "# " + "\U0001F600" * ((MAX_NOTEBOOK_BYTES - (1 << 20)) // 4) + "\n"  # 4 bytes each

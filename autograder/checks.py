@@ -1,11 +1,13 @@
 """How a check is written: a small pytest function, a docstring a student can read, points,
 a declared dependency, and failures that carry what was called, expected, actual and a hint.
 
-    @check("optimizer", points=4, depends=["optimizer.loads"])
-    def test_adam_matches_reference(submission, reference):
-        '''Adam follows the update rule over 25 steps on tensors of several shapes.'''
-        got = submission.call("optimizer", "run_steps", ...)
-        expect_close(got["params"], want, what="parameters after 25 steps", ...)
+    @check("mse", points=8, depends=["mse.loads"])
+    def test_random_arrays(submission, reference, rng):
+        '''mean_squared_error matches the reference on random arrays.'''
+        pred, target = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+        got = submission.require("mse", "mse", what="mean_squared_error(pred, target)",
+                                 pred=pred, target=target)
+        expect_close(got, reference.run("mse", "mse", pred=pred, target=target), ...)
 
 Checks run in the trusted process and only ever see plain data that came back from the
 sandbox (``ProbeResult``), so a comparison here cannot be patched by student code.
@@ -16,7 +18,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -99,6 +101,33 @@ def check(
     return mark
 
 
+def loads_check(task: str, file_name: str) -> Callable:
+    """The check each task's suite starts with, worth no points: the task's file (or its cells
+    of the notebook) loads without errors. The others depend on it (``<task>.loads``), so a
+    file that does not even import is reported once, with its error, not by every check.
+
+        test_mse_loads = loads_check("mse", "mse.py")
+    """
+
+    def test_loads(submission: Any) -> None:
+        result = submission.load(task)
+        if result.ok:
+            return
+        notes = "; ".join(result.notes) if result.notes else None
+        lines = (result.error or "").strip().splitlines()
+        reason = lines[-1] if lines else result.status.replace("_", " ")
+        raise CheckFailed(
+            f"{file_name} could not be loaded: {reason}",
+            called=f"import {file_name}",
+            actual=result.error,
+            hint=notes or "Run the file yourself: every error at import time stops all its checks.",
+        )
+
+    test_loads.__name__ = test_loads.__qualname__ = f"test_{task}_loads"
+    test_loads.__doc__ = f"{file_name} (or the notebook) loads without errors."
+    return check(task, points=0, name="loads")(test_loads)
+
+
 @dataclass
 class Deviation:
     """Where expected and actual differ most."""
@@ -134,13 +163,6 @@ class CheckFailed(AssertionError):
         self.deviation = deviation
         self.mistakes = list(mistakes)
         self.series = series or []
-
-
-@dataclass
-class Evidence:
-    """Extra data a passing or failing check attaches for the report (plots)."""
-
-    series: list[dict[str, Any]] = field(default_factory=list)
 
 
 def describe(value: Any, limit: int = 600) -> str:

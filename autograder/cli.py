@@ -24,16 +24,77 @@ from .submission import discover
 console = Console(stderr=True)
 
 
-def _assignment(name: str | None) -> assignments.Assignment:
-    known = assignments.available()
-    if name is None:
-        if len(known) != 1:
-            raise click.UsageError(f"name the assignment with --assignment ({', '.join(known)})")
-        name = known[0]
+def _named(name: str) -> assignments.Assignment:
+    """The course's assignment ``name``, or one clear line saying what exists."""
     try:
-        return assignments.load(name)
-    except (FileNotFoundError, ValueError) as exc:
+        return assignments.load(name, assignments.find_course())
+    except assignments.AssignmentError as exc:
         raise click.UsageError(str(exc)) from None
+
+
+def _assignment_for(paths: list[Path], name: str | None) -> assignments.Assignment:
+    """Which assignment ``paths`` are: ``--assignment``, else the released bundle they are in
+    or hold (its ``.autograder/``), else the one course assignment whose files they have.
+    The course's own folder wins over a bundle's copy, for its hidden checks."""
+    if name is not None:
+        return _named(name)
+    course = assignments.find_course()
+    markers = {m for m in (_markers(p) for p in paths) for m in m}
+    named = {_description(m).name: m for m in markers}
+    if len(named) > 1:
+        raise click.UsageError(f"these are submissions of several assignments ({', '.join(sorted(named))}); "
+                               "grade each with --assignment")
+    if named:
+        (bundle_name, marker), = named.items()
+        if bundle_name in assignments.available(course):
+            return _named(bundle_name)
+        return _description(marker)
+    known = assignments.available(course)
+    if not known:
+        raise click.UsageError("no assignment to grade against: this is neither a course (a folder "
+                               "with assignments/<name>/assignment.toml) nor a released bundle "
+                               f"(with {assignments.BUNDLE_MARKER}/); set {assignments.COURSE_ENV} "
+                               "or run it in the course")
+    present = _file_names(paths)
+    candidates = [a for a in map(_named, known)
+                  if present & {*a.submission_files, a.notebook}]
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        raise click.UsageError(f"none of the files there belong to an assignment of this course "
+                               f"({', '.join(known)}); name it with --assignment")
+    fitting = ", ".join(a.name for a in candidates)
+    raise click.UsageError(f"the files there fit several assignments ({fitting}); name one with --assignment")
+
+
+def _description(marker: Path) -> assignments.Assignment:
+    try:
+        return assignments.load_from(marker)
+    except assignments.AssignmentError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _markers(path: Path) -> list[Path]:
+    """The bundle descriptions ``path`` is inside of or holds one level down."""
+    found = assignments.bundle_marker(path if path.is_dir() else path.parent)
+    if found is not None:
+        return [found]
+    if not path.is_dir():
+        return []
+    return [m.parent for m in path.glob(f"*/{assignments.BUNDLE_MARKER}/{assignments.CONFIG_NAME}")]
+
+
+def _file_names(paths: list[Path]) -> set[str]:
+    """The names of the files in ``paths`` and one and two levels down (a folder of
+    submissions holds folders of files)."""
+    names: set[str] = set()
+    for path in paths:
+        if path.is_file():
+            names.add(path.name)
+            continue
+        for pattern in ("*", "*/*"):
+            names.update(p.name for p in path.glob(pattern))
+    return names
 
 
 def _refuse_broken_suite(spec: assignments.Assignment,
@@ -56,7 +117,8 @@ def _refuse_broken_suite(spec: assignments.Assignment,
 
 
 assignment_option = click.option(
-    "--assignment", "-a", "assignment_name", help="Assignment name (default: the only one)."
+    "--assignment", "-a", "assignment_name",
+    help="Assignment name (default: the bundle's, or the one whose files these are).",
 )
 layer_option = click.option(
     "--layer", type=click.Choice(LAYERS), help="Force a sandbox layer (default: strongest that works)."
@@ -78,7 +140,10 @@ class _Commands(click.Group):
 @click.group(cls=_Commands)
 @click.version_option(package_name="autograder")
 def main() -> None:
-    """Grade the hw1 deep-learning homework: sandboxed student code, hidden pytest checks."""
+    """Grade programming homework: sandboxed student code, hidden pytest checks, feedback.
+
+    Assignments are found in the course folder (the nearest one holding assignments/, or
+    $AUTOGRADER_COURSE) or in the released bundle a command runs in."""
 
 
 @main.command()
@@ -88,12 +153,36 @@ def release(name: str, out: Path) -> None:
     """Write the student bundle of assignment NAME (stubs, statement, notebook, public checks)."""
     from .release import ReleaseLeakError, release_assignment
 
+    spec = _named(name)
+    _refuse_broken_suite(spec)
+    if out.exists() and not out.is_dir():
+        raise click.BadParameter(f"{out} is a file, not a folder", param_hint="--out")
     try:
-        release_assignment(name, out, root=assignments.PROJECT_ROOT)
+        release_assignment(spec, out)
     except ReleaseLeakError as exc:
         console.print(f"[red]release refused:[/red] {exc}")
         sys.exit(2)
     console.print(f"released {name} to {out}")
+
+
+@main.command("new")
+@click.argument("name")
+@click.option("--course", "course_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="The course folder (default: the one here, or this folder).")
+def new_command(name: str, course_dir: Path | None) -> None:
+    """Start assignment NAME: a working one-task example in assignments/NAME/ and
+    solutions/NAME/ that passes lint and grades its reference at full marks; edit from there."""
+    from .scaffold import scaffold
+
+    course = course_dir or assignments.find_course() or Path.cwd()
+    try:
+        written = scaffold(course, name)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    for path in written:
+        click.echo(path)
+    click.echo(f"next: autograder lint {name}; autograder grade assignments/{name}/samples "
+               f"--out build/{name}; autograder release {name} --out build/{name}-release", err=True)
 
 
 @main.command("check")
@@ -102,7 +191,7 @@ def release(name: str, out: Path) -> None:
 @layer_option
 def check_command(directory: Path, assignment_name: str | None, layer: str | None) -> None:
     """Run the public checks on your own work in DIRECTORY (default: here)."""
-    spec = _assignment(assignment_name)
+    spec = _assignment_for([directory], assignment_name)
     _refuse_broken_suite(spec, ("public",))
     submissions = discover([directory], spec)[:1]
     results: list[dict[str, Any]] = []
@@ -142,8 +231,12 @@ def grade(
     fail_under: float | None,
 ) -> None:
     """Grade submissions: each PATH is a submission (folder or notebook) or a folder of them."""
-    spec = _assignment(assignment_name)
-    _refuse_broken_suite(spec)
+    spec = _assignment_for(list(paths), assignment_name)
+    if not spec.has_hidden_suite and not public_only:
+        console.print(f"{spec.name}: no hidden checks here (a released bundle): grading the public "
+                      "checks only", markup=False)
+        public_only = True
+    _refuse_broken_suite(spec, ("public",) if public_only else ("public", "hidden"))
     try:
         submissions = discover(list(paths), spec, keep_files=False)  # each job reads its own
     except (FileNotFoundError, OSError) as exc:
@@ -201,7 +294,7 @@ def _print_table(results: list[dict[str, Any]]) -> None:
     if not results:
         console.print("no submissions found")
         return
-    table = Table(title="hw1 grades" if results[0]["assignment"] == "hw1" else "grades")
+    table = Table(title=f"{results[0]['assignment']} grades")
     table.add_column("submission")
     for task in results[0]["tasks"]:
         table.add_column(task["id"], justify="right")
@@ -221,10 +314,13 @@ def _print_table(results: list[dict[str, Any]]) -> None:
 @main.command("merge-manual")
 @click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.argument("scores_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def merge_manual(out: Path, scores_csv: Path) -> None:
-    """Merge hand-given scores for the answers (CSV: submission,score,comment) into OUT."""
+@click.option("--task", help="The task every row scores (default: the CSV's task column, or the "
+              "only task graded by hand).")
+def merge_manual(out: Path, scores_csv: Path, task: str | None) -> None:
+    """Merge hand-given scores of the tasks graded by hand into OUT (CSV columns: submission,
+    score, and optionally task and comment)."""
     try:
-        problems = output.apply_manual_scores(out, scores_csv)
+        problems = output.apply_manual_scores(out, scores_csv, task)
     except (UnicodeDecodeError, csv.Error) as exc:
         raise click.ClickException(f"{scores_csv} is not a readable UTF-8 CSV file ({exc})") from None
     for problem in problems:
@@ -248,10 +344,11 @@ def summarize(out: Path) -> None:
 @main.command()
 @assignment_option
 def doctor(assignment_name: str | None) -> None:
-    """Show which sandbox layers work on this machine, and why the others do not."""
+    """Show which sandbox layers work on this machine, and why the others do not (with an
+    assignment's probes and limits when one is named)."""
     from .doctor import diagnose, machine_facts
 
-    spec = _assignment(assignment_name)
+    spec = _named(assignment_name) if assignment_name else None
     facts = Table(title="machine", show_header=False)
     for key, value in machine_facts().items():
         facts.add_row(key, value)
@@ -259,7 +356,9 @@ def doctor(assignment_name: str | None) -> None:
     layers = Table(title="sandbox layers, strongest first")
     for column in ("layer", "works", "detail"):
         layers.add_column(column)
-    reports = diagnose(spec.probes, spec.limits)
+    from . import empty_probes
+
+    reports = diagnose(spec.probes, spec.limits) if spec else diagnose(Path(empty_probes.__file__))
     for item in reports:
         layers.add_row(item.layer, "yes" if item.works else "no", item.reason)
     Console().print(layers)
@@ -271,7 +370,7 @@ def doctor(assignment_name: str | None) -> None:
 @click.option("--copies", default=5, show_default=True, type=click.IntRange(min=1),
               help="Copies of every sample submission.")
 @click.option("--samples", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              default=Path("tests/submissions"), show_default=True)
+              help="Folder of sample submissions (default: the assignment's samples/).")
 @assignment_option
 @layer_option
 @click.option("--warm-only", is_flag=True, help="Skip the (slow) fresh-process run.")
@@ -289,7 +388,8 @@ def benchmark(copies: int, samples: Path, assignment_name: str | None, layer: st
     grading processes' peak memory."""
     from . import benchmark as bench
 
-    spec = _assignment(assignment_name)
+    spec = _named(assignment_name) if assignment_name else _assignment_for([samples or Path.cwd()], None)
+    samples = samples or spec.samples_dir
     _refuse_broken_suite(spec)
     if adversarial and not (samples / "reference").is_dir():
         raise click.BadParameter(f"{samples} has no reference/ to build the mix from",
@@ -323,8 +423,11 @@ def lint_command(name: str | None) -> None:
     from .lint import lint
 
     found = False
-    for assignment_name in [name] if name else assignments.available():
-        problems = lint(_assignment(assignment_name))
+    names = [name] if name else assignments.available(assignments.find_course())
+    if not names:
+        raise click.UsageError("no course here: run lint in a folder holding assignments/<name>/")
+    for assignment_name in names:
+        problems = lint(_named(assignment_name))
         for problem in problems:
             click.echo(str(problem))
         verdict = f"{len(problems)} problem(s)" if problems else "clean"

@@ -14,7 +14,6 @@ import multiprocessing
 import platform
 import queue as queue_module
 import resource
-import sys
 import tempfile
 import time
 import zlib
@@ -22,16 +21,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pytest
 
 from . import __version__
-from .assignment import Assignment
-from .checks import DETAIL_FIELDS, CheckFailed, CheckSpec, Deviation, import_file
+from .assignment import Assignment, load_from
+from .checks import DETAIL_FIELDS, CheckFailed, CheckSpec, Deviation
 from .mistakes import Mistake, load_catalogue
+from .reference import Reference
+from .results import manual_pending
 from .sandbox import LoadResult, ProbeResult, Sandbox, TaskOutput
 from .sanitise import describe_error, plain, plain_text
 from .static import notebook_code
@@ -246,21 +246,6 @@ def probe_failure(result: ProbeResult, what: str) -> CheckFailed:
     return CheckFailed(f"{what} {words}: {result.error}", called=what)
 
 
-def load_reference(assignment: Assignment) -> SimpleNamespace:
-    """Import the reference solutions in the trusted process (they are the teacher's code)."""
-    modules: dict[str, ModuleType] = {}
-    solutions = str(assignment.solutions_dir)
-    sys.path.insert(0, solutions)
-    try:
-        for task in assignment.automatic_tasks:
-            for file_name in task.files:
-                path = assignment.solutions_dir / file_name
-                modules[path.stem] = import_file(path, f"_reference_{assignment.name}_{path.stem}")
-    finally:
-        sys.path.remove(solutions)
-    return SimpleNamespace(**modules)
-
-
 class GradingPlugin:
     """Feeds submissions to the checks and records every outcome."""
 
@@ -275,13 +260,13 @@ class GradingPlugin:
         self.submissions = submissions
         self.sandbox = sandbox
         self.on_done = on_done
-        self.catalogue: dict[str, Mistake] = load_catalogue(assignment.suite_dir / "mistakes.toml")
+        self.catalogue: dict[str, Mistake] = load_catalogue(assignment.mistakes)
         self.task_order = {t.id: i for i, t in enumerate(assignment.tasks)}
         self.outcomes: dict[int, dict[str, CheckOutcome]] = {}
         self.current: tuple[int, SubmissionUnderTest, float] | None = None
         self.collection_errors: list[str] = []
         self.failures: dict[int, list[str]] = {}  # by submission: where the grader failed
-        self._reference: SimpleNamespace | None = None
+        self._reference: Reference | None = None
 
     # -- fixtures the checks use ------------------------------------------------------------
     @pytest.fixture
@@ -296,9 +281,9 @@ class GradingPlugin:
         return self.current[1]
 
     @pytest.fixture
-    def reference(self) -> SimpleNamespace:
+    def reference(self) -> Reference:
         if self._reference is None:
-            self._reference = load_reference(self.assignment)
+            self._reference = Reference(self.assignment)
         return self._reference
 
     @pytest.fixture
@@ -499,7 +484,7 @@ def suite_files(assignment: Assignment, suites: tuple[str, ...]) -> list[Path]:
     if "public" in suites:
         files += sorted(assignment.public_dir.glob("test_*.py"))
     if "hidden" in suites:
-        files += sorted(assignment.suite_dir.glob("test_*.py"))
+        files += sorted(assignment.hidden_dir.glob("test_*.py"))
     return files
 
 
@@ -537,14 +522,15 @@ def build_result(
             "score": None if task.manual else sum(c.score for c in checks if c.task == task.id),
             "max_score": task.points,
             "manual": task.manual,
+            "files": list(task.files),
         }
         if output is not None:
             entry["output"] = {
                 "stdout": output.stdout, "stderr": output.stderr, "truncated": output.truncated
             }
+        if task.manual:
+            entry["answer"] = {"text": answers_text(submission, task, assignment), "comment": None}
         tasks.append(entry)
-    manual_task = next((t for t in assignment.tasks if t.manual), None)
-    answers = answers_text(submission, manual_task.files, assignment.notebook) if manual_task else None
     automatic = sum(t["score"] or 0.0 for t in tasks)
     result = {
         "schema_version": 1,
@@ -553,7 +539,7 @@ def build_result(
         "submission": submission.name,
         "score": round(automatic, 6),
         "max_score": assignment.max_score,
-        "manual_pending": manual_task is not None,
+        "manual_pending": manual_pending({"tasks": tasks}),
         "problems": list(submission.problems),
         "review": list(under_test.review) if under_test else [],
         "tasks": tasks,
@@ -563,7 +549,6 @@ def build_result(
             "due_passed": due_passed,
             "reveal": reveal,
         },
-        "answers": {"text": answers, "manual_score": None, "comment": None},
         "sandbox": {"layer": sandbox.layer or "none", "detail": sandbox.detail, "warm": sandbox.warm,
                     "cgroup": sandbox.cgroup_note, "isolation": sandbox.isolation},
         "seeds": {"assignment": assignment.seed},
@@ -584,8 +569,8 @@ def result_skeleton(assignment: Assignment, name: str, sandbox: Sandbox | None =
         "assignment": assignment.name,
         "submission": name,
         "max_score": assignment.max_score,
-        "tasks": [{"id": t.id, "title": t.title, "max_score": t.points, "manual": t.manual}
-                  for t in assignment.tasks],
+        "tasks": [{"id": t.id, "title": t.title, "max_score": t.points, "manual": t.manual,
+                   "files": list(t.files)} for t in assignment.tasks],
         "sandbox": {"layer": (sandbox.layer or "none") if sandbox else "unknown",
                     "detail": sandbox.detail if sandbox else ""},
         "seeds": {"assignment": assignment.seed},
@@ -606,9 +591,11 @@ def failure_result(base: dict[str, Any], reason: str) -> dict[str, Any]:
     for task in base.get("tasks") if isinstance(base.get("tasks"), list) else []:
         if isinstance(task, dict) and isinstance(task.get("max_score"), int | float):
             manual = task.get("manual") is True
-            tasks.append({"id": text(task.get("id"), "?"), "title": text(task.get("title"), ""),
-                          "score": None if manual else 0.0, "max_score": task["max_score"],
-                          "manual": manual})  # fmt: skip
+            entry = {"id": text(task.get("id"), "?"), "title": text(task.get("title"), ""),
+                     "score": None if manual else 0.0, "max_score": task["max_score"], "manual": manual}
+            if manual:
+                entry["answer"] = {"text": None, "comment": None}
+            tasks.append(entry)
     sandbox = base.get("sandbox") if isinstance(base.get("sandbox"), dict) else {}
     layer = sandbox.get("layer")
     note = reason if reason.startswith(GRADER_FAILED) else f"{GRADER_FAILED}: {reason}"
@@ -620,13 +607,12 @@ def failure_result(base: dict[str, Any], reason: str) -> dict[str, Any]:
         "submission": text(base.get("submission"), "?"),
         "score": 0.0,
         "max_score": max_score if isinstance(max_score, int | float) else 0.0,
-        "manual_pending": any(t["manual"] for t in tasks),
+        "manual_pending": manual_pending({"tasks": tasks}),
         "problems": [note],
         "review": [],
         "grader_failure": note,
         "tasks": tasks,
         "checks": [],
-        "answers": {"text": None, "manual_score": None, "comment": None},
         "sandbox": {"layer": layer if layer in ("bwrap", "unshare", "rlimits", "none") else "unknown",
                     "detail": text(sandbox.get("detail"), "")},
         "seeds": base.get("seeds") if isinstance(base.get("seeds"), dict) else {},
@@ -690,7 +676,7 @@ def grade_batch(
             quiet = ["no:cacheprovider", "no:terminal", "no:logging", "no:unraisableexception",
                      "no:threadexception", "no:stepwise", "no:junitxml"]  # fmt: skip
             args = [
-                "-c", str(ini), "--rootdir", str(assignment.suite_dir),
+                "-c", str(ini), "--rootdir", str(assignment.folder),
                 *[arg for plugin in quiet for arg in ("-p", plugin)],
                 "--import-mode=importlib", "-W", "ignore::DeprecationWarning", *map(str, files),
             ]  # fmt: skip
@@ -708,17 +694,15 @@ def grade_batch(
             report(sub, failure_result(result_skeleton(assignment, sub.name, sandbox), reason))
 
 
-def _grade_chunk(name: str, submissions: list[Submission], options: GradingOptions,
+def _grade_chunk(folder: Path, submissions: list[Submission], options: GradingOptions,
                  queue: multiprocessing.Queue) -> None:
     """One grading job: grade a share of the batch, saying which submission it starts and
     sending each result as JSON text, so the parent knows what a job that dies left undone."""
-    from . import assignment as assignments
-
     try:
         def send(result: dict[str, Any]) -> None:
             queue.put(("result", json.dumps(result, allow_nan=False)))
 
-        grade_batch(assignments.load(name), submissions, options, send)
+        grade_batch(load_from(folder), submissions, options, send)
     except Exception as exc:  # reported to the parent, which raises GradingError
         queue.put(("error", f"{type(exc).__name__}: {exc}"))
     queue.put(("peak", str(own_peak_mib())))
@@ -783,7 +767,7 @@ def grade_parallel(
 
     def start(share: list[Submission]) -> None:
         process = context.Process(target=_grade_chunk, daemon=True,
-                                  args=(assignment.name, share, options, queue))  # fmt: skip
+                                  args=(assignment.folder, share, options, queue))  # fmt: skip
         process.start()
         running.append(_Job(process, [s.name for s in share]))
 

@@ -27,7 +27,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .assignment import PROJECT_ROOT, Assignment
+import jinja2
+
+from .assignment import Assignment
 from .checks import CheckSpec, import_file
 from .grading import suite_files
 from .mistakes import REQUIRED_FIELDS
@@ -87,6 +89,8 @@ def lint(assignment: Assignment, suites: tuple[str, ...] = ("public", "hidden"))
     problems += _dependency_problems(checks)
     problems += _mistake_problems(assignment, trees, full)
     problems += _probe_problems(assignment, trees)
+    if full:
+        problems += _statement_problems(assignment)
     return sorted(set(problems), key=lambda p: (str(p.path), p.line, p.message))
 
 
@@ -122,6 +126,8 @@ def _checks_of(module: ModuleType, path: Path, public: bool, problems: list[Prob
                                         "@check: grading would refuse the whole suite"))  # fmt: skip
             continue
         line = _first_line(value)
+        if Path(inspect.getsourcefile(value) or "") != path:  # made by a helper (``loads_check``)
+            line = _definition_lines(path).get(attribute, 1)
         if not attribute.startswith("test"):
             problems.append(Problem(path, line, f"check {attribute} does not start with 'test': "
                                     "pytest never runs it"))  # fmt: skip
@@ -173,12 +179,18 @@ def _defined_twice(path: Path, tree: ast.Module) -> list[Problem]:
     seen: dict[str, int] = {}
     problems = []
     for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test"):
-            line = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-            if node.name in seen:
-                problems.append(Problem(path, line, f"{node.name} is defined again (first at line "
-                                        f"{seen[node.name]}): only this one would run"))  # fmt: skip
-            seen.setdefault(node.name, line)
+        names: list[tuple[str, int]] = []
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            names = [(node.name, min([node.lineno, *(d.lineno for d in node.decorator_list)]))]
+        elif isinstance(node, ast.Assign):  # ``test_x_loads = loads_check(...)``
+            names = [(t.id, node.lineno) for t in node.targets if isinstance(t, ast.Name)]
+        for name, line in names:
+            if not name.startswith("test"):
+                continue
+            if name in seen:
+                problems.append(Problem(path, line, f"{name} is defined again (first at line "
+                                        f"{seen[name]}): only this one would run"))
+            seen.setdefault(name, line)
     return problems
 
 
@@ -187,7 +199,7 @@ def _defined_twice(path: Path, tree: ast.Module) -> list[Problem]:
 
 def _task_problems(assignment: Assignment, checks: list[_Check], full: bool) -> list[Problem]:
     problems = []
-    config = assignment.suite_dir / "assignment.toml"
+    config = assignment.config
     lines = _task_lines(config)
     tasks = {t.id: t for t in assignment.tasks}
     seen_tasks: set[str] = set()
@@ -306,7 +318,7 @@ def _cycles(by_id: dict[str, _Check]) -> Iterator[list[str]]:
 def _mistake_problems(assignment: Assignment, trees: dict[Path, ast.Module], full: bool) -> list[Problem]:
     """Mistake ids the checks name that the catalogue lacks; with the full suite, also
     catalogue entries of an unknown task or that no code of the suite names."""
-    path = assignment.suite_dir / "mistakes.toml"
+    path = assignment.mistakes
     problems: list[Problem] = []
     raw: dict[str, Any] = {}
     if path.is_file():
@@ -316,7 +328,13 @@ def _mistake_problems(assignment: Assignment, trees: dict[Path, ast.Module], ful
             return [Problem(path, _toml_error_line(exc), f"not valid TOML: {exc}")]
     headers = _table_lines(path)
     for file, tree in trees.items():
+        public = file.parent == assignment.public_dir
         for mistake_id, line in _named_mistakes(tree):
+            if public:  # the catalogue is secret: a released bundle does not carry it
+                problems.append(Problem(file, line, f"public check names mistake {mistake_id!r}: the "
+                                        "catalogue is not released, so a student's check cannot show "
+                                        "it; name it in a hidden check", misgrades=False))
+                continue
             if mistake_id not in raw:
                 problems.append(Problem(file, line, f"mistake {mistake_id!r} is not in mistakes.toml"
                                         f"{_did_you_mean(mistake_id, raw)}"))  # fmt: skip
@@ -396,7 +414,7 @@ def _strings_in_suite(assignment: Assignment) -> set[str]:
     """Every string constant in the suite's trusted Python files (probes.py excepted: it runs
     beside student code and names no mistakes)."""
     found: set[str] = set()
-    for path in [*assignment.suite_dir.glob("*.py"), *assignment.public_dir.glob("*.py")]:
+    for path in [*assignment.hidden_dir.rglob("*.py"), *assignment.public_dir.glob("*.py")]:
         if path == assignment.probes:
             continue
         try:
@@ -433,8 +451,9 @@ def _toml_error_line(exc: tomllib.TOMLDecodeError) -> int:
 
 
 def _probe_problems(assignment: Assignment, trees: dict[Path, ast.Module]) -> list[Problem]:
-    """``probes.py`` must define ``PROBES`` (probe name -> callable) and ``Missing`` (an
-    Exception subclass the worker catches), and every probe a check calls by name must exist."""
+    """``probes.py`` must keep the contract of ``autograder/runtime/probing.py``: a ``PROBES``
+    dict of name to function, ``prepare`` and ``warm_up`` functions if defined; and every probe
+    a check calls by name must exist."""
     path = assignment.probes
     if not path.is_file():
         return [Problem(path, 1, "probes.py is missing: the sandbox has nothing to call")]
@@ -453,11 +472,15 @@ def _probe_problems(assignment: Assignment, trees: dict[Path, ast.Module]) -> li
             if not isinstance(name, str) or not callable(function):
                 problems.append(Problem(path, lines.get("PROBES", 1), f"PROBES[{name!r}] must map a "
                                         f"name to a function, not {type(function).__name__}"))  # fmt: skip
-    missing = getattr(module, "Missing", None)
-    if not (isinstance(missing, type) and issubclass(missing, Exception)):
-        problems.append(Problem(path, lines.get("Missing", 1), "defines no Missing exception class: "
-                                "a submission that lacks a name would crash the probe instead of "
-                                "being told what is missing"))  # fmt: skip
+    for hook in ("prepare", "warm_up"):
+        if hasattr(module, hook) and not callable(getattr(module, hook)):
+            problems.append(Problem(path, lines.get(hook, 1), f"{hook} must be a function: the "
+                                    "worker calls it"))
+    own_missing = getattr(module, "Missing", None)
+    if isinstance(own_missing, type) and own_missing.__module__ == module.__name__:
+        problems.append(Problem(path, lines.get("Missing", 1), "defines its own Missing: the worker "
+                                "only knows autograder.runtime.probing.Missing, so raising this one "
+                                "reports an error instead of the missing name"))
     if probes is not None:
         for file, tree in trees.items():
             for name, line in _called_probes(tree):
@@ -468,7 +491,8 @@ def _probe_problems(assignment: Assignment, trees: dict[Path, ast.Module]) -> li
 
 
 def _definition_lines(path: Path) -> dict[str, int]:
-    """Line of each top-level class, function or assignment of a file, by name."""
+    """Line of each top-level class, function or assignment of a file, by name (the last
+    one, which is the one that counts)."""
     try:
         tree = ast.parse(path.read_text(encoding="utf-8"))
     except (SyntaxError, ValueError, OSError):
@@ -476,23 +500,68 @@ def _definition_lines(path: Path) -> dict[str, int]:
     found: dict[str, int] = {}
     for node in tree.body:
         if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
-            found.setdefault(node.name, node.lineno)
+            found[node.name] = node.lineno
         elif isinstance(node, ast.Assign | ast.AnnAssign):
             for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
                 if isinstance(target, ast.Name):
-                    found.setdefault(target.id, node.lineno)
+                    found[target.id] = node.lineno
     return found
 
 
 def _called_probes(tree: ast.Module) -> Iterator[tuple[str, int]]:
-    """Probe names given as constants: ``submission.call(task, "probe", ...)`` and
-    ``submission.require(task, "probe", ...)``."""
+    """Probe names given as constants: ``submission.call(task, "probe", ...)``,
+    ``submission.require(task, "probe", ...)`` and ``reference.run("probe", ...)``."""
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr in ("call", "require") and len(node.args) >= 2):  # fmt: skip
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            continue
+        probe = None
+        if node.func.attr in ("call", "require") and len(node.args) >= 2:
             probe = node.args[1]
-            if isinstance(probe, ast.Constant) and isinstance(probe.value, str):
-                yield probe.value, probe.lineno
+        elif (node.func.attr == "run" and node.args and isinstance(node.func.value, ast.Name)
+              and node.func.value.id == "reference"):
+            probe = node.args[0]
+        if isinstance(probe, ast.Constant) and isinstance(probe.value, str):
+            yield probe.value, probe.lineno
+
+
+# -- the statement --------------------------------------------------------------------------
+
+
+def _statement_problems(assignment: Assignment) -> list[Problem]:
+    """The statement template must exist and have the blocks the notebook is made of: ``intro``
+    and one ``task_<id>`` per task; a ``task_`` block of no task is a typo."""
+    path = assignment.statement
+    if not path.is_file():
+        return [Problem(path, 1, "the statement template is missing: release has nothing to render")]
+    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(
+        [path.parent, *[p for p in [assignment.course_templates] if p.is_dir()]]))
+    try:
+        template = environment.get_template(path.name)
+    except jinja2.TemplateSyntaxError as exc:
+        return [Problem(path, exc.lineno or 1, f"not a valid template: {exc.message}")]
+    except jinja2.TemplateError as exc:
+        return [Problem(path, 1, f"cannot be read: {_describe(exc)}")]
+    lines = _block_lines(path)
+    blocks = set(template.blocks)
+    problems = []
+    for wanted in ["intro", *[f"task_{t.id}" for t in assignment.tasks]]:
+        if wanted not in blocks:
+            problems.append(Problem(path, 1, f"has no {{% block {wanted} %}}: the notebook and the "
+                                    "statement would lack that part"))
+    tasks = {f"task_{t.id}" for t in assignment.tasks}
+    for block in sorted(blocks):
+        if block.startswith("task_") and block not in tasks:
+            problems.append(Problem(path, lines.get(block, 1), f"block {block!r} is of no task"
+                                    f"{_did_you_mean(block, tasks)}"))
+    return problems
+
+
+def _block_lines(path: Path) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        for name in re.findall(r"{%-?\s*block\s+(\w+)", line):
+            found.setdefault(name, number)
+    return found
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -516,8 +585,8 @@ def _describe(exc: BaseException) -> str:
 
 
 def _shown(path: Path) -> str:
-    """A path relative to the project when it is inside it."""
+    """A path relative to the current folder when it is inside it."""
     try:
-        return str(Path(path).resolve().relative_to(PROJECT_ROOT))
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)

@@ -16,6 +16,7 @@ from typing import Any
 
 from . import report
 from .grading import failure_result
+from .results import manual_pending, total_score
 from .sanitise import describe_error
 from .submission import BATCH_OUTPUTS
 
@@ -90,13 +91,16 @@ def load_results(out_dir: Path, problems: list[str] | None = None) -> list[dict[
     return results
 
 
-def apply_manual_scores(out_dir: Path, csv_path: Path, task: str = "answers") -> list[str]:
-    """Merge a teacher's CSV (``submission,score[,comment]``) into the results and re-render.
+def apply_manual_scores(out_dir: Path, csv_path: Path, task: str | None = None) -> list[str]:
+    """Merge a teacher's CSV (``submission,score[,comment]``, plus a ``task`` column when
+    the assignment has several tasks graded by hand, or ``task`` given for every row) into
+    the results and re-render them.
 
-    Returns a list of problems (unknown submissions, bad numbers) in plain words.
+    Returns a list of problems (unknown submissions or tasks, bad numbers) in plain words.
     """
     problems: list[str] = []
     results = {r["submission"]: r for r in load_results(out_dir, problems)}
+    changed: set[str] = set()
     with csv_path.open(newline="", encoding="utf-8-sig") as handle:
         for line, row in enumerate(csv.DictReader(handle), start=2):
             name = (row.get("submission") or "").strip()
@@ -104,9 +108,16 @@ def apply_manual_scores(out_dir: Path, csv_path: Path, task: str = "answers") ->
             if result is None:
                 problems.append(f"line {line}: no graded submission named {name!r}")
                 continue
-            task_entry = next((t for t in result["tasks"] if t["id"] == task), None)
+            manual = [t for t in result["tasks"] if t.get("manual")]
+            wanted = task or (row.get("task") or "").strip() or None
+            if wanted is None and len(manual) != 1:
+                problems.append(f"line {line}: say which task (a task column or --task): {name} has "
+                                f"{len(manual)} tasks graded by hand")
+                continue
+            task_entry = manual[0] if wanted is None else next((t for t in manual if t["id"] == wanted), None)
             if task_entry is None:
-                problems.append(f"line {line}: {name} has no task {task!r}")
+                known = ", ".join(t["id"] for t in manual) or "none"
+                problems.append(f"line {line}: {name} has no task {wanted!r} graded by hand (known: {known})")
                 continue
             raw = (row.get("score") or "").strip()
             if not raw:
@@ -120,11 +131,13 @@ def apply_manual_scores(out_dir: Path, csv_path: Path, task: str = "answers") ->
                 problems.append(f"line {line}: score {score} outside 0..{task_entry['max_score']}")
                 continue
             task_entry["score"] = score
-            result["answers"]["manual_score"] = score
-            result["answers"]["comment"] = (row.get("comment") or "").strip() or None
-    for name, result in results.items():
-        result["manual_pending"] = any(t["manual"] and t["score"] is None for t in result["tasks"])
-        result["score"] = round(sum(t["score"] or 0.0 for t in result["tasks"]), 6)
+            answer = task_entry.setdefault("answer", {"text": None, "comment": None})
+            answer["comment"] = (row.get("comment") or "").strip() or None
+            changed.add(name)
+    for name in changed:
+        result = results[name]
+        result["manual_pending"] = manual_pending(result)
+        result["score"] = total_score(result)
         results[name] = write_submission(out_dir, result)
     report.render_summary(list(results.values()), out_dir)
     return problems

@@ -10,8 +10,8 @@ The release is a short pipeline of single-purpose steps, so each can be tested a
 4. ``find_leaks`` looks for every non-trivial line of a solution region or of a hidden suite
    file in the bundle; ``release_assignment`` refuses to publish a bundle that has any.
 
-Everything here reads the assignment's description (``autograder/suites/<name>/assignment.toml``)
-and its folders, so a second homework needs new content, not new code. The output is
+Everything here reads the assignment's folder (``assignments/<name>/``) and its solutions
+(``solutions/<name>/``), so a second homework needs new content, not new code. The output is
 deterministic (fixed cell ids, no timestamps, sorted JSON keys), so regenerating an unchanged
 assignment rewrites identical bytes and the committed bundle can be checked against a fresh one.
 """
@@ -32,7 +32,7 @@ import jinja2
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from .assignment import PROJECT_ROOT, Assignment, load
+from .assignment import BUNDLE_MARKER, CONFIG_NAME, Assignment
 
 Kind = Literal["python", "markdown"]
 
@@ -52,7 +52,6 @@ NOTEBOOK_METADATA = {
     "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
     "language_info": {"name": "python"},
 }
-STATEMENT_TEMPLATE = "statement.md.j2"
 
 
 class ReleaseLeakError(Exception):
@@ -68,7 +67,7 @@ class ReleaseLeakError(Exception):
 class Leak:
     """One bundle line that repeats a secret line (or carries a solution marker)."""
 
-    file: str  # bundle-relative path; notebook cells read "hw1.ipynb (cell 3)"
+    file: str  # bundle-relative path; notebook cells read "<notebook>.ipynb (cell 3)"
     line: int  # 1-based, within the file or the cell
     secret: str  # where the secret comes from, "path:line", or "solution marker"
     text: str  # the secret line, whitespace collapsed
@@ -193,16 +192,13 @@ def statement_context(assignment: Assignment) -> dict[str, Any]:
     }
 
 
-def statement_template(root: Path, name: str) -> Path:
-    """``templates/<name>/statement.md.j2`` if the assignment has its own, else the shared one."""
-    own = root / "templates" / name / STATEMENT_TEMPLATE
-    return own if own.is_file() else root / "templates" / STATEMENT_TEMPLATE
-
-
-def render_statement(template: Path, context: Mapping[str, Any]) -> tuple[str, dict[str, str]]:
-    """The whole statement, and each ``{% block %}`` of it on its own (the notebook's cells)."""
+def render_statement(
+    template: Path, context: Mapping[str, Any], shared: Sequence[Path] = ()
+) -> tuple[str, dict[str, str]]:
+    """The whole statement, and each ``{% block %}`` of it on its own (the notebook's cells).
+    ``shared`` are folders of templates it may include or extend (the course's ``templates/``)."""
     environment = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(template.parent),
+        loader=jinja2.FileSystemLoader([template.parent, *[p for p in shared if p.is_dir()]]),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,  # Markdown, not HTML
@@ -310,7 +306,7 @@ def build_notebook(intro: str, sections: Sequence[NotebookSection], outro: str =
         for file_name, text in section.files:
             stem = Path(file_name).stem
             if kind_of(file_name) == "markdown":
-                # The grader finds a notebook's written answers by this id ("answers" in hw1).
+                # The grader finds a manual task's notebook cell by this id: the task's id.
                 cell_id = _cell_id(section.id if stem == section.id else f"{section.id}-{stem}", taken)
                 meta = _nbgrader(
                     cell_id,
@@ -432,10 +428,15 @@ def find_leaks(
 # --- 5. the release --------------------------------------------------------------------------
 
 
-def _display(path: Path, root: Path) -> str:
-    """A path relative to the project root when it is inside it (shorter error messages)."""
+def course_root(assignment: Assignment) -> Path:
+    """The course folder an assignment's folder sits in (``<course>/assignments/<name>``)."""
+    return assignment.folder.parent.parent
+
+
+def _display(path: Path, assignment: Assignment) -> str:
+    """A path relative to the course when it is inside it (shorter error messages)."""
     try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
+        return path.resolve().relative_to(course_root(assignment).resolve()).as_posix()
     except ValueError:
         return str(path)
 
@@ -451,51 +452,52 @@ def reference_files(assignment: Assignment) -> dict[str, Path]:
     return found
 
 
-def public_checks(assignment: Assignment) -> dict[str, Path]:
-    """The public checks students may read, by bundle path."""
-    if not assignment.public_dir.is_dir():
-        return {}
-    return {f"checks/{p.name}": p for p in sorted(assignment.public_dir.glob("test_*.py"))}
+def public_files(assignment: Assignment) -> dict[str, Path]:
+    """What ``autograder check`` needs in the bundle, by bundle path: the assignment's
+    description (which also marks the folder as this assignment's), its probes and its public
+    checks, under ``.autograder/`` as in the assignment's own folder. Students may read all
+    of it."""
+    marker = Path(BUNDLE_MARKER)
+    files = {(marker / CONFIG_NAME).as_posix(): assignment.config}
+    if assignment.probes.is_file():
+        files[(marker / "probes.py").as_posix()] = assignment.probes
+    if assignment.public_dir.is_dir():
+        for path in sorted(assignment.public_dir.glob("*.py")):
+            files[(marker / "public" / path.name).as_posix()] = path
+    return files
 
 
-def hidden_files(assignment: Assignment) -> list[Path]:
-    """The hidden suite: checks, mistake catalogue (file or folder) and anything else secret."""
-    files = set(assignment.hidden_suite_files())
-    for path in assignment.suite_dir.glob("mistakes*"):
-        if path.is_dir():
-            files.update(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    return sorted(p for p in files if p.suffix != ".pyc")
-
-
-def secret_texts(assignment: Assignment, root: Path) -> dict[str, str]:
-    """Everything a bundle must not repeat: solution regions and the hidden suite files."""
+def secret_texts(assignment: Assignment) -> dict[str, str]:
+    """Everything a bundle must not repeat: the solution regions of the reference files
+    (the rest of them is the stubs) and every other secret file whole."""
     secrets = {}
-    for path in sorted(assignment.solutions_dir.rglob("*")):
-        if path.is_file() and path.suffix in (".py", ".md") and "__pycache__" not in path.parts:
-            source = _display(path, root)
-            text = path.read_text(encoding="utf-8")
-            secrets[source] = solution_text(text, kind_of(path), source=source)
-    for path in hidden_files(assignment):
-        secrets[_display(path, root)] = path.read_bytes().decode("utf-8", errors="replace")
+    for path in assignment.secret_files():
+        source = _display(path, assignment)
+        if path.suffix == ".pyc":
+            continue
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        if path.is_relative_to(assignment.solutions_dir) and path.suffix in (".py", ".md"):
+            text = solution_text(text, kind_of(path), source=source)
+        secrets[source] = text
     return secrets
 
 
-def stub_texts(assignment: Assignment, root: Path) -> dict[str, str]:
+def stub_texts(assignment: Assignment) -> dict[str, str]:
     """Each submission file as students get it: the reference with its regions stripped."""
     return {
         name: strip_solution_regions(
-            path.read_text(encoding="utf-8"), kind_of(name), source=_display(path, root)
+            path.read_text(encoding="utf-8"), kind_of(name), source=_display(path, assignment)
         )
         for name, path in reference_files(assignment).items()
     }
 
 
-def bundle_leaks(assignment: Assignment, bundle_dir: Path, root: Path) -> list[Leak]:
+def bundle_leaks(assignment: Assignment, bundle_dir: Path) -> list[Leak]:
     """``find_leaks`` with this assignment's secrets; its stubs and public checks are public."""
-    public = list(stub_texts(assignment, root).values()) + [
-        path.read_text(encoding="utf-8") for path in public_checks(assignment).values()
+    public = list(stub_texts(assignment).values()) + [
+        path.read_text(encoding="utf-8") for path in public_files(assignment).values()
     ]
-    return find_leaks(bundle_dir, secret_texts(assignment, root), public_texts=public)
+    return find_leaks(bundle_dir, secret_texts(assignment), public_texts=public)
 
 
 def assignment_notebook(
@@ -525,15 +527,15 @@ def assignment_notebook(
     return build_notebook(blocks["intro"], sections, blocks.get("outro", ""))
 
 
-def bundle_contents(assignment: Assignment, root: Path) -> dict[str, str]:
+def bundle_contents(assignment: Assignment) -> dict[str, str]:
     """Every file of the student bundle, by bundle path, as text."""
-    stubs = stub_texts(assignment, root)
+    stubs = stub_texts(assignment)
     statement, blocks = render_statement(
-        statement_template(root, assignment.name), statement_context(assignment)
+        assignment.statement, statement_context(assignment), [assignment.course_templates]
     )
     notebook = assignment_notebook(assignment, blocks, stubs)
     contents = {"README.md": statement, **stubs, assignment.notebook: notebook_text(notebook)}
-    for bundle_path, path in public_checks(assignment).items():
+    for bundle_path, path in public_files(assignment).items():
         contents[bundle_path] = path.read_text(encoding="utf-8")
     return contents
 
@@ -564,27 +566,21 @@ def _replace_directory(staging: Path, out: Path, expected: set[str]) -> None:
     staging.rename(out)
 
 
-def release_assignment(
-    name: str, out: Path, *, root: Path = PROJECT_ROOT, assignment: Assignment | None = None
-) -> ReleaseReport:
-    """Write the student bundle of assignment ``name`` to ``out``, or raise before publishing.
+def release_assignment(assignment: Assignment, out: Path) -> ReleaseReport:
+    """Write the student bundle of ``assignment`` to ``out``, or raise before publishing.
 
     The bundle: ``README.md`` (the statement), the stubbed submission files, the notebook, and
-    ``checks/`` with the public checks. It is built in a staging folder next to ``out`` and only
-    moved into place when ``find_leaks`` finds nothing, so a leaking release never lands.
-    ``root`` is the project root (templates are read from it); ``assignment`` defaults to the
-    description in ``autograder/suites/<name>/assignment.toml``.
+    ``.autograder/`` with what ``autograder check`` needs (description, probes, public checks).
+    It is built in a staging folder next to ``out`` and only moved into place when
+    ``find_leaks`` finds nothing, so a leaking release never lands.
     """
-    assignment = assignment or load(name)
-    if assignment.name != name:
-        raise ValueError(f"asked to release {name!r} but the description is of {assignment.name!r}")
-    contents = bundle_contents(assignment, root)
+    contents = bundle_contents(assignment)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
         write_bundle(contents, staging)
-        leaks = bundle_leaks(assignment, staging, root)
+        leaks = bundle_leaks(assignment, staging)
         if leaks:
             raise ReleaseLeakError(leaks)
         _replace_directory(staging, out, {Path(p).parts[0] for p in contents})
@@ -592,10 +588,10 @@ def release_assignment(
         if staging.exists():
             shutil.rmtree(staging)
     return ReleaseReport(
-        name=name,
+        name=assignment.name,
         out=out,
         files=tuple(sorted(contents)),
-        secret_lines=len(secret_lines(secret_texts(assignment, root))),
+        secret_lines=len(secret_lines(secret_texts(assignment))),
     )
 
 

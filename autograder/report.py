@@ -1,10 +1,11 @@
 """Feedback for students and class overviews for the teacher, rendered from result dicts.
 
-Everything a submission controls (its name, what its code printed, its answers.md, values
-quoted in messages) is treated as hostile. It is only ever passed to templates as data,
-never used as a template. HTML templates are autoescaped. Markdown templates escape every
-expression by default (see ``_finalize``), and untrusted multi-line text only appears inside
-fenced blocks longer than any backtick run in it, with GitHub workflow commands defused.
+Everything a submission controls (its name, what its code printed, what it handed in for a
+task graded by hand, values quoted in messages) is treated as hostile. It is only ever passed
+to templates as data, never used as a template. HTML templates are autoescaped. Markdown
+templates escape every expression by default (see ``_finalize``), and untrusted multi-line text
+only appears inside fenced blocks longer than any backtick run in it, with GitHub workflow
+commands defused.
 """
 
 from __future__ import annotations
@@ -33,19 +34,20 @@ from jinja2 import (
 )
 from jinja2.nodes import EvalContext
 
+from .results import manual_pending
 from .sanitise import as_float
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
 # GitHub refuses job summaries over 1 MiB; stay clearly below.
 MARKDOWN_LIMIT_BYTES = 1_000_000
 
 # Caps on untrusted fields, loosest first; Markdown falls back to tighter caps until it fits.
-HTML_CAPS = {"output": 256_000, "answers": 256_000, "field": 20_000, "message": 8_000}
+HTML_CAPS = {"output": 256_000, "handed_in": 256_000, "field": 20_000, "message": 8_000}
 MARKDOWN_CAPS = (
-    {"output": 60_000, "answers": 60_000, "field": 4_000, "message": 2_000},
-    {"output": 8_000, "answers": 16_000, "field": 1_000, "message": 1_000},
-    {"output": 1_000, "answers": 4_000, "field": 300, "message": 300},
+    {"output": 60_000, "handed_in": 60_000, "field": 4_000, "message": 2_000},
+    {"output": 8_000, "handed_in": 16_000, "field": 1_000, "message": 1_000},
+    {"output": 1_000, "handed_in": 4_000, "field": 300, "message": 300},
 )
 TERMINAL_FIELD_CAP = 1_200
 
@@ -450,13 +452,9 @@ def feedback_context(
                 "counts": dict(Counter(c["status"] for c in own)),
                 "streams": streams,
                 "output_truncated": bool(output.get("truncated")),
+                "answer": _answer_view(task, caps) if task.get("manual") else None,
             }
         )
-    answers = result.get("answers") or {}
-    answers_text = answers.get("text")
-    manual_pending = result.get("manual_pending")
-    if manual_pending is None:
-        manual_pending = any(t["manual"] and t["score"] is None for t in tasks)
     sandbox = result.get("sandbox") or {}
     layer = sandbox.get("layer", "none")
     max_score = result.get("max_score") or 0
@@ -467,7 +465,7 @@ def feedback_context(
         "score": result.get("score", 0),
         "max_score": max_score,
         "percent": round(100 * result.get("score", 0) / max_score) if max_score else 0,
-        "manual_pending": bool(manual_pending),
+        "manual_pending": manual_pending(result),
         "problems": [_field(p, caps["message"]) for p in result.get("problems") or []],
         "sandbox": {
             "layer": layer,
@@ -480,17 +478,21 @@ def feedback_context(
         "n_checks": len(checks),
         "n_plots": sum(len(c["series_titles"]) for c in checks),
         "any_output": any(t["streams"] for t in tasks),
-        "answers": {
-            "present": answers_text is not None,
-            **_capped(answers_text, caps["answers"]),
-            "manual_score": answers.get("manual_score"),
-            "max_score": next((t["max_score"] for t in tasks if t["id"] == "answers"),
-                              next((t["max_score"] for t in tasks if t["manual"]), None)),
-            "comment": _field(answers.get("comment"), caps["message"]),
-        },
         "environment": {clean_text(k): clean_text(v) for k, v in
                         (result.get("environment") or {}).items()},
         "seeds": dict(result.get("seeds") or {}),
+    }
+
+
+def _answer_view(task: Mapping[str, Any], caps: Mapping[str, int]) -> dict[str, Any]:
+    """What a student handed in for a task graded by hand, and the teacher's comment."""
+    answer = task.get("answer") if isinstance(task.get("answer"), dict) else {}
+    text = answer.get("text")
+    return {
+        "present": text is not None,
+        **_capped(text, caps["handed_in"]),
+        "comment": _field(answer.get("comment"), caps["message"]),
+        "files": [clean_text(f) for f in task.get("files") or []],
     }
 
 
@@ -541,12 +543,6 @@ def render_feedback(result: dict, out_dir: Path) -> None:
 def task_columns(results: Iterable[Mapping[str, Any]]) -> list[str]:
     """Task ids across all results, in the order they first appear."""
     return list(dict.fromkeys(t["id"] for r in results for t in r.get("tasks", [])))
-
-
-def _manual_pending(result: Mapping[str, Any]) -> bool:
-    if "manual_pending" in result:
-        return bool(result["manual_pending"])
-    return any(t.get("manual") and t.get("score") is None for t in result.get("tasks", []))
 
 
 def csv_text_cell(value: Any) -> str:
@@ -621,7 +617,7 @@ def summary_context(results: list[Mapping[str, Any]]) -> dict[str, Any]:
                     if tid in by_task else None
                     for tid in columns
                 },
-                "manual_pending": _manual_pending(result),
+                "manual_pending": manual_pending(result),
                 "problems": [clean_text(p) for p in result.get("problems") or []],
                 "errors": [{"id": c["id"], "message": _field(c.get("message", ""), 300)}
                            for c in errors],
@@ -678,7 +674,7 @@ def write_grades_csv(results: list[Mapping[str, Any]], path: Path) -> None:
                     _csv_number(result["score"]),
                     _csv_number(result["max_score"]),
                     *(_csv_number(by_task.get(tid)) for tid in columns),
-                    "true" if _manual_pending(result) else "false",
+                    "true" if manual_pending(result) else "false",
                     csv_text_cell("; ".join(result.get("problems") or [])),
                     csv_text_cell(result.get("grader_failure") or ""),
                     csv_text_cell("; ".join(result.get("review") or [])),
@@ -771,12 +767,12 @@ def render_check_report(result: dict) -> str:
     """A short plain-text report for ``autograder check``: each check with ✓/✗/–, the score
     per task, and for failures what differed and which known mistake it looks like.
     Plain text (no rich markup), so student strings cannot inject console styling."""
-    caps = {"output": 0, "answers": 0, "field": TERMINAL_FIELD_CAP, "message": TERMINAL_FIELD_CAP}
+    caps = {"output": 0, "handed_in": 0, "field": TERMINAL_FIELD_CAP, "message": TERMINAL_FIELD_CAP}
     r = feedback_context(result, caps, plots=False)
     out = [
         f"{r['assignment']} · {r['submission']}: {fmt_num(r['score'])} / "
         f"{fmt_num(r['max_score'])} points"
-        + (" (answers await manual grading)" if r["manual_pending"] else ""),
+        + (" (manual grading pending)" if r["manual_pending"] else ""),
         f"sandbox: {r['sandbox']['layer']} — {r['sandbox']['words']}",
     ]
     if r["sandbox"]["layer"] == "none":

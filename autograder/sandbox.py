@@ -35,12 +35,16 @@ from .runtime.protocol import BodyError, ProtocolError, encode
 from .runtime.worker import OutputCapture
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
+KIT_PARENT = RUNTIME_DIR.parent.parent  # the folder ``import autograder`` finds the kit in
 LAYERS = ("bwrap", "unshare", "rlimits", "none")
 NOBODY = 65534
 # How long past a task's own limit the worker may take to answer (it kills the task at the
-# limit and answers at once); a worker that misses this is stopped or stuck, and replaced.
+# limit and replies at once); a worker that misses this is stopped or stuck, and replaced.
 WORKER_MARGIN_SECONDS = 5.0
-LAUNCH = "import sys; sys.path.insert(0, sys.argv[1]); from runtime.worker import main; main(sys.argv[2:])"
+# The worker runs as ``autograder.runtime.worker``, so probes import the same helpers
+# (``autograder.runtime.probing``) in the sandbox as in the grader; only the runtime is there.
+LAUNCH = ("import sys; sys.path.insert(0, sys.argv[1]); from autograder.runtime.worker import main; "
+          "main(sys.argv[2:])")
 # Inside the namespace, before Python starts: a fresh root with read-only views of what the
 # worker needs, made the namespace's root with pivot_root (not chroot: the kernel refuses new
 # user namespaces, which each task needs, to a chrooted process), the host's root unmounted.
@@ -55,17 +59,15 @@ for pair in $RO_MOUNTS; do
   mount --rbind "$source" "$root$target"
   mount -o remount,bind,ro "$root$target"
 done
-for hidden in $HIDDEN_DIRS; do
-  [ -d "$root$hidden" ] && mount -t tmpfs -o size=4k,ro tmpfs "$root$hidden"
-done
 ln -s usr/lib "$root/lib"; ln -s usr/lib64 "$root/lib64"; ln -s usr/bin "$root/bin"
-mkdir -p "$root/proc" "$root/dev" "$root/tmp" "$root/opt/kit/runtime"
+mkdir -p "$root/proc" "$root/dev" "$root/tmp" "$root/opt/kit/autograder/runtime"
 mount -t tmpfs -o size="$TMPFS_BYTES",mode=1777 tmpfs "$root/tmp"
 mount -t proc proc "$root/proc"
 for node in null zero urandom random; do
   touch "$root/dev/$node"; mount --bind "/dev/$node" "$root/dev/$node"
 done
-mount --bind "$RUNTIME" "$root/opt/kit/runtime"; mount -o remount,bind,ro "$root/opt/kit/runtime"
+kit="$root/opt/kit/autograder/runtime"
+mount --bind "$RUNTIME" "$kit"; mount -o remount,bind,ro "$kit"
 cp "$PROBES" "$root/opt/kit/probes.py"
 mkdir "$root/.old"
 mount -o remount,bind,ro "$root"
@@ -179,18 +181,6 @@ def _python_mounts() -> tuple[list[tuple[str, str]], str]:
     return mounts, executable
 
 
-def _installed_kit_dirs() -> list[str]:
-    """Paths, inside the sandbox, of any installed (non-editable) copy of the kit in the
-    environment: it holds the hidden suites, so the sandbox mounts an empty tmpfs over it."""
-    prefix = os.path.realpath(sys.prefix)
-    hidden = []
-    for entry in sys.path:
-        real = os.path.realpath(entry)
-        if real.startswith(prefix + os.sep) and (Path(real) / "autograder").is_dir():
-            hidden.append(ENV_MOUNT + real[len(prefix):] + "/autograder")
-    return hidden
-
-
 def layer_command(
     layer: str, probes: Path, limits: Limits, isolate_tasks: bool = True
 ) -> tuple[list[str], str | None]:
@@ -211,10 +201,8 @@ def layer_command(
         ]
         for source, target in mounts:
             command += ["--ro-bind", source, target]
-        for directory in _installed_kit_dirs():
-            command += ["--tmpfs", directory]
         command += [
-            "--ro-bind", str(RUNTIME_DIR), "/opt/kit/runtime",
+            "--ro-bind", str(RUNTIME_DIR), "/opt/kit/autograder/runtime",
             "--ro-bind", str(probes), "/opt/kit/probes.py",
             "--proc", "/proc", "--dev", "/dev",
             "--size", str(limits.tmpfs_mib << 20), "--tmpfs", "/tmp",
@@ -231,7 +219,6 @@ def layer_command(
         env_setup = {
             "TMPFS_BYTES": str(limits.tmpfs_mib << 20),
             "RO_MOUNTS": " ".join(f"{s}:{t}" for s, t in [("/usr", "/usr"), *mounts]),
-            "HIDDEN_DIRS": " ".join(_installed_kit_dirs()),
             "RUNTIME": str(RUNTIME_DIR),
             "PROBES": str(probes),
             "PYTHON": python,
@@ -246,7 +233,7 @@ def layer_command(
         ]  # fmt: skip
         return command, None
     workroot = tempfile.mkdtemp(prefix="autograder-work-")
-    launch = [sys.executable, "-I", "-c", LAUNCH, str(RUNTIME_DIR.parent), str(probes), workroot, tasks]
+    launch = [sys.executable, "-I", "-c", LAUNCH, str(KIT_PARENT), str(probes), workroot, tasks]
     if layer == "rlimits":
         if not _is_root():
             raise SandboxError("the uid drop needs root; run as root or use another layer")
@@ -269,7 +256,7 @@ class Sandbox:
     """One worker process in one isolation layer; opens one task at a time.
 
     ``layer=None`` tries the layers strongest first and keeps the first whose worker
-    answers. ``warm=False`` starts a fresh worker for every task (slower, same isolation).
+    replies. ``warm=False`` starts a fresh worker for every task (slower, same isolation).
     """
 
     def __init__(

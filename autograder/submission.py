@@ -15,13 +15,13 @@ import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .assignment import Assignment
+from .assignment import Assignment, Task
 from .runtime.loader import cell_source, check_json_cost
 
 MAX_SOURCE_BYTES = 2 << 20
 MAX_NOTEBOOK_BYTES = 20 << 20
 MAX_ANSWERS_CHARS = 64 * 1024
-HEADING_CHARS = 200  # how much of a markdown cell is searched for an answers heading
+HEADING_CHARS = 200  # how much of a markdown cell is searched for a heading
 IGNORED_DIRS = {"__pycache__", ".ipynb_checkpoints", ".git"}
 MAX_NAME_CHARS = 120
 # A file name may have 255 bytes, a character takes up to 4 in UTF-8, and "-N" is added to a
@@ -128,9 +128,10 @@ def _check_notebook(submission: Submission, notebook: str) -> None:
         del submission.files[notebook]
 
 
-def notebook_answers(data: bytes) -> str | None:
-    """The answers cell of a notebook: the one marked ``grade_id: answers``, else the
-    markdown cells after a heading that mentions answers or questions."""
+def notebook_answers(data: bytes, task_id: str, only_manual_task: bool) -> str | None:
+    """A manual task's cell of a notebook: the one whose ``grade_id`` is the task's id, else
+    (when the assignment has only this one manual task) the markdown cells after a heading
+    that mentions an answer or a question."""
     try:
         check_json_cost(data, MAX_NOTEBOOK_BYTES)
         notebook = json.loads(data.decode("utf-8"))
@@ -143,9 +144,9 @@ def notebook_answers(data: bytes) -> str | None:
         if not isinstance(cell, dict) or cell.get("cell_type") != "markdown":
             continue
         source = cell_source(cell)
-        if _grade_id(cell) == "answers":
+        if _grade_id(cell) == task_id:
             return source
-        if re.match(r"\s*#+.*(answer|question)", source[:HEADING_CHARS], re.IGNORECASE):
+        if only_manual_task and re.match(r"\s*#+.*(answer|question)", source[:HEADING_CHARS], re.IGNORECASE):
             collecting = True
         if collecting:
             texts.append(source)
@@ -159,14 +160,16 @@ def _grade_id(cell: dict) -> object:
     return nbgrader.get("grade_id") if isinstance(nbgrader, dict) else None
 
 
-def answers_text(submission: Submission, files: tuple[str, ...], notebook: str) -> str | None:
-    """The student's written answers, capped, for the teacher to read."""
-    for name in files:
+def answers_text(submission: Submission, task: Task, assignment: Assignment) -> str | None:
+    """The student's work for a task graded by hand, capped, for the teacher to read: its
+    file, else its cell of the notebook."""
+    for name in task.files:
         text = submission.text(name)
         if text is not None:
             return text[:MAX_ANSWERS_CHARS]
-    data = submission.files.get(notebook)
-    text = notebook_answers(data) if data is not None else None
+    data = submission.files.get(assignment.notebook)
+    only = len(assignment.manual_tasks) == 1
+    text = notebook_answers(data, task.id, only) if data is not None else None
     return None if text is None else text[:MAX_ANSWERS_CHARS]
 
 

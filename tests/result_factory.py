@@ -124,6 +124,8 @@ def make_result(submission: str = "alice", **overrides: Any) -> dict[str, Any]:
     checks = overrides.pop("checks", None)
     checks = default_checks() if checks is None else checks
     manual_score = overrides.pop("manual_score", None)
+    answer = overrides.pop("answer", {"text": "1. Adam converges faster because it adapts step sizes.\n",
+                                      "comment": None})
     tasks = []
     for task_id, title, points, manual in TASKS:
         if manual:
@@ -132,6 +134,8 @@ def make_result(submission: str = "alice", **overrides: Any) -> dict[str, Any]:
             score = float(sum(c["score"] for c in checks if c["task"] == task_id))
         tasks.append({"id": task_id, "title": title, "score": score, "max_score": points,
                       "manual": manual})
+        if manual:
+            tasks[-1]["answer"] = dict(answer)
     tasks[0]["output"] = {"stdout": "building DeepNet\nlayers: 4\n", "stderr": "",
                           "truncated": False}
     result: dict[str, Any] = {
@@ -145,8 +149,6 @@ def make_result(submission: str = "alice", **overrides: Any) -> dict[str, Any]:
         "problems": [],
         "tasks": tasks,
         "checks": checks,
-        "answers": {"text": "1. Adam converges faster because it adapts step sizes.\n",
-                    "manual_score": manual_score, "comment": None},
         "sandbox": {"layer": "bwrap", "detail": "bubblewrap 0.8.0, no network", "warm": True},
         "seeds": {"base": 20241},
         "environment": {"python": "3.11.2", "torch": "2.13.0", "numpy": "2.4.6"},

@@ -41,6 +41,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 from dataclasses import dataclass, field
@@ -49,8 +50,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from course import COURSE, HW1_SAMPLES
 
 from autograder import assignment
+from autograder.release import release_assignment
 from autograder.runtime.loader import notebook_code_cells
 from autograder.sandbox import LAYERS, Limits, Sandbox, SandboxError
 from autograder.static import MAX_PARSE_CHARS
@@ -59,9 +62,9 @@ from autograder.submission import BATCH_OUTPUTS, discover
 TESTS = Path(__file__).resolve().parent
 PROJECT = TESTS.parent
 CORPUS = TESTS / "adversarial"
-REFERENCE = TESTS / "submissions" / "reference"
+REFERENCE = HW1_SAMPLES / "reference"
 ECHO_PROBES = TESTS / "fixtures" / "echo_probes.py"
-HW1 = assignment.load("hw1")
+HW1 = assignment.load("hw1", COURSE)
 TASKS = {t.id: t.points for t in HW1.automatic_tasks}
 CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "expected.toml").is_file())
 ISOLATING = ("bwrap", "unshare")
@@ -302,7 +305,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Any:
         completed = subprocess.run(
             [*autograder_command(), "grade", str(batch), "--out", str(out), "--jobs", "1"],
             cwd=cwd, capture_output=True, text=True, timeout=BATCH_SECONDS,
-            env={**os.environ, "ADVERSARIAL_GRADER_TOKEN": env_canary},
+            env={**os.environ, "ADVERSARIAL_GRADER_TOKEN": env_canary, "AUTOGRADER_COURSE": str(COURSE)},
         )  # fmt: skip
         seconds = time.monotonic() - clock
         assert completed.returncode == 0, completed.stderr[-4000:]
@@ -434,10 +437,10 @@ def displayed_texts() -> list[str]:
     """What the suite shows students on purpose: its string constants (messages, hints) and
     the feedback fields of its mistake catalogue."""
     texts = []
-    for path in sorted(HW1.suite_dir.glob("test_*.py")):
+    for path in sorted(HW1.hidden_dir.glob("test_*.py")):
         tree = ast.parse(path.read_text())
         texts += [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
-    catalogue = tomllib.loads((HW1.suite_dir / "mistakes.toml").read_text())
+    catalogue = tomllib.loads((HW1.mistakes).read_text())
     texts += [str(entry.get(k, "")) for entry in catalogue.values() for k in ("title", "explanation", "fix")]
     return texts
 
@@ -461,18 +464,19 @@ def secret_lines() -> dict[str, str]:
     catalogue's recognition rules, minus what is public (the student bundle, the probes, the
     public checks) or shown on purpose (the suite's messages and hints)."""
     public = set()
-    for path in [*sorted((PROJECT / "assignments" / "hw1").rglob("*")), HW1.probes,
-                 *sorted(HW1.public_dir.glob("*.py"))]:  # fmt: skip
-        if path.is_file():
-            public |= {line.strip() for line in path.read_text(errors="replace").splitlines()}
+    with tempfile.TemporaryDirectory() as scratch:
+        release_assignment(HW1, Path(scratch) / "bundle")  # the bundle holds probes and public checks
+        for path in sorted((Path(scratch) / "bundle").rglob("*")):
+            if path.is_file():
+                public |= {line.strip() for line in path.read_text(errors="replace").splitlines()}
     shown = displayed_texts()
     numbered: list[tuple[Path, int, str]] = []
     for path in sorted((PROJECT / "solutions" / "hw1").glob("*.py")):
         numbered += [(path, n, line) for n, line in enumerate(path.read_text().splitlines(), start=1)
                      if not any(line.strip() in text for text in shown)]  # fmt: skip
-    for path in [*sorted(HW1.suite_dir.glob("test_*.py")), HW1.suite_dir / "variants.py"]:
+    for path in [*sorted(HW1.hidden_dir.glob("test_*.py")), HW1.hidden_dir / "variants.py"]:
         numbered += [(path, n, line) for n, line in enumerate(path.read_text().splitlines(), start=1)]
-    mistakes = HW1.suite_dir / "mistakes.toml"
+    mistakes = HW1.mistakes
     numbered += [(mistakes, n, line) for n, line in recognise_lines(mistakes)]
     lines = {}
     for path, number, line in numbered:

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from course import COURSE, HW1_SAMPLES
 from result_factory import check, make_result, series, validate
 
 from autograder import assignment, grading, output, report
@@ -32,8 +33,8 @@ from autograder.sanitise import plain
 from autograder.static import MAX_PARSE_CHARS, SourceTooLarge, parse_python
 from autograder.submission import BATCH_OUTPUTS, MAX_NOTEBOOK_BYTES, discover
 
-HW1 = assignment.load("hw1")
-REFERENCE = Path(__file__).resolve().parent / "submissions" / "reference"
+HW1 = assignment.load("hw1", COURSE)
+REFERENCE = HW1_SAMPLES / "reference"
 PUBLIC = GradingOptions(suites=("public",))
 
 
@@ -211,7 +212,7 @@ def test_a_failing_fixture_is_a_flagged_error_not_a_crash(tmp_path, monkeypatch)
     def broken(_assignment):
         raise RuntimeError("the reference would not import")
 
-    monkeypatch.setattr(grading, "load_reference", broken)
+    monkeypatch.setattr(grading, "Reference", broken)
     results: list[dict] = []
     grade_batch(HW1, discover([tmp_path], HW1), GradingOptions(), results.append)
     (result,) = results
@@ -297,7 +298,7 @@ def test_odd_cell_metadata_never_crashes_reading(tmp_path, metadata):
              {"cell_type": "code", "metadata": metadata, "source": ["x = 1\n", None]}]
     (tmp_path / "odd.ipynb").write_text(json.dumps({"cells": cells, "metadata": metadata}))
     (sub,) = discover([tmp_path / "odd.ipynb"], HW1)
-    result = grading.answers_text(sub, ("answers.md",), HW1.notebook)
+    result = grading.answers_text(sub, HW1.task("answers"), HW1)
     assert result == "## Answers\nyes"
     assert notebook_code_cells(sub.files[HW1.notebook]) == ["x = 1"]
 
@@ -307,7 +308,7 @@ def test_answers_heading_search_is_bounded():
 
     cell = {"cell_type": "markdown", "metadata": {}, "source": "#" * 2_000_000}
     started = time.process_time()
-    notebook_answers(json.dumps({"cells": [cell]}).encode())
+    notebook_answers(json.dumps({"cells": [cell]}).encode(), "answers", True)
     assert time.process_time() - started < 5
 
 

@@ -56,7 +56,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A graded class: feedback pages for three submissions and the overview."""
     out = tmp_path_factory.mktemp("reports")
     results = [
-        make_result("alice", answers={"text": HOSTILE, "manual_score": None, "comment": None}),
+        make_result("alice", answer={"text": HOSTILE, "comment": None}),
         make_result("bob smith", checks=passing_checks(), manual_score=8.0),
         make_result("carol", sandbox={"layer": "none", "detail": "bwrap missing"}),
     ]
@@ -94,7 +94,7 @@ def test_feedback_page_in_chromium(driver, site: Path, tmp_path: Path) -> None:
     assert [i.get_attribute("alt") for i in images] == [
         "Forward pass: outputs per sample", "Adam: loss per step"]
     assert all_images_decoded(driver)
-    answers = driver.find_element(By.CSS_SELECTOR, "pre.answers").text
+    answers = driver.find_element(By.CSS_SELECTOR, "pre.handed-in").text
     assert answers == HOSTILE
     assert driver.execute_script("return window.__pwned === undefined")
     assert not driver.find_element(By.TAG_NAME, "details").get_attribute("open")

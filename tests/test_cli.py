@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from course import HW1_SAMPLES
 
 from autograder.cli import main
 from autograder.grading import failure_result, result_skeleton
 
-SAMPLES = Path(__file__).resolve().parent / "submissions"
+SAMPLES = HW1_SAMPLES
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +65,7 @@ def test_manual_scores_are_merged_from_a_csv(graded_twice, tmp_path):
     assert "outside 0..10" in result.output
     seed = json.loads((out / "seed" / "result.json").read_text())
     answers = next(t for t in seed["tasks"] if t["id"] == "answers")
-    assert answers["score"] == 6 and seed["answers"]["comment"] == "Vieta is not descent"
+    assert answers["score"] == 6 and answers["answer"]["comment"] == "Vieta is not descent"
     assert seed["manual_pending"] is False
     assert seed["score"] == sum(t["score"] for t in seed["tasks"])
     assert "Vieta is not descent" in (out / "seed" / "feedback.html").read_text()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from course import COURSE
 from result_factory import check, make_result, validate
 
 from autograder import assignment, report
@@ -70,7 +71,7 @@ def test_feedback_says_what_was_kept_back_and_until_when(tmp_path: Path) -> None
 def test_show_lists_only_detail_fields_and_due_needs_an_offset(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="show"):
         declare_check("optimizer", points=1, visibility="hidden", show=("message",))
-    hw1 = assignment.load("hw1")
+    hw1 = assignment.load("hw1", COURSE)
     assert hw1.due is not None and hw1.due.utcoffset() is not None
     with pytest.raises(ValueError, match="offset"):
         assignment._due(__import__("datetime").datetime(2026, 12, 14, 23, 59), tmp_path / "a.toml")

@@ -10,22 +10,22 @@ reproducible, different between submissions, and fair to the reference.
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pytest
+from course import COURSE, HW1_SAMPLES
 
 from autograder import assignment
 from autograder.checks import suite_module
-from autograder.grading import load_reference
+from autograder.reference import Reference
 from autograder.static import MAX_PARSE_CHARS, NotebookCode
 
-HW1 = assignment.load("hw1")
-H = suite_module(str(HW1.suite_dir / "test_optimizer.py"), "handwritten.py")
-V = suite_module(str(HW1.suite_dir / "test_optimizer.py"), "variants.py")
-SAMPLES = Path(__file__).resolve().parent / "submissions"
+HW1 = assignment.load("hw1", COURSE)
+H = suite_module(str(HW1.hidden_dir / "test_optimizer.py"), "handwritten.py")
+V = suite_module(str(HW1.hidden_dir / "test_optimizer.py"), "variants.py")
+SAMPLES = HW1_SAMPLES
 CLASSES = ("Adam", "SGDMomentum", "AdaGrad", "RMSprop")
 HONEST_CLASSES = textwrap.dedent("""
     import torch
@@ -391,8 +391,8 @@ def test_torch_under_the_homework_name_is_flagged(cls):
     """torch's own optimizer, which no reading of the code found, still gets a review flag:
     for AdaGrad and RMSprop, whose natural hand-written rule is bit-identical to torch's on real
     parameters, through the run on complex ones."""
-    checks = suite_module(str(HW1.suite_dir / "test_optimizer.py"), "test_optimizer.py")
-    reference = load_reference(HW1)
+    checks = suite_module(str(HW1.hidden_dir / "test_optimizer.py"), "test_optimizer.py")
+    reference = Reference(HW1)
     disguised = InProcess({cls: V.torch_twin_class(cls)})
     checks._flag_torch_twin(disguised, reference, cls, [], np.random.default_rng(HW1.seed))
     assert disguised.review and f"bit-identical to torch.optim.{V.TORCH_TWINS[cls]}" in disguised.review[0]
@@ -418,7 +418,7 @@ def test_draws_are_reproducible_and_differ_between_submissions():
 def test_reference_follows_the_rule_on_drawn_functions():
     """Whatever is drawn, the reference's gradient_descent passes: each draw converges under
     the rule, and the reference's path is the rule's."""
-    reference = {"gradient_descent": load_reference(HW1).roots.gradient_descent}
+    reference = {"gradient_descent": Reference(HW1).roots.gradient_descent}
     rng = np.random.default_rng(HW1.seed)
     for index in range(40):
         drawn = V.drawn_rng({"roots.py": str(index).encode()}, rng)
@@ -517,7 +517,7 @@ def _f_prime(a: float, b: float, c: float, r: float) -> Any:
 def test_find_roots_descending_on_f_squared_passes(grad_of):
     """F' up to a positive factor, or its finite difference, passes uses_descent (f' is
     descends_on_f, a mistake the root checks name)."""
-    checks = suite_module(str(HW1.suite_dir / "test_roots.py"), "test_roots.py")
+    checks = suite_module(str(HW1.hidden_dir / "test_roots.py"), "test_roots.py")
     checks.test_find_roots_uses_descent(Probed(find_roots_with(grad_of)))
 
 
@@ -525,7 +525,7 @@ def test_find_roots_descending_on_f_squared_passes(grad_of):
 def test_find_roots_with_a_fake_descent_fails():
     """Roots found otherwise, then handed to a descent on x − r, did not come from descending
     on F = f², though gradient_descent returned each of them."""
-    checks = suite_module(str(HW1.suite_dir / "test_roots.py"), "test_roots.py")
+    checks = suite_module(str(HW1.hidden_dir / "test_roots.py"), "test_roots.py")
     with pytest.raises(checks.CheckFailed, match="not the derivative of") as failure:
         checks.test_find_roots_uses_descent(Probed(find_roots_with(_fake)))
     assert "at x = -2 it gave -2.763932023, expected a positive multiple of -400" in str(failure.value)

@@ -1,6 +1,6 @@
 """``autograder lint``: a teacher's typo in a suite is reported with its file and line, and
 grading refuses to start with a suite that fails it. Each test seeds one typo into a copy of
-hw1's suite."""
+hw1's folder, in a course of its own."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from course import COURSE, HW1_SAMPLES
 
 from autograder import assignment as assignments
 from autograder.cli import main
@@ -17,15 +18,18 @@ from autograder.lint import lint
 # Importing a suite's checks outside a grading session meets @check's unregistered mark.
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnknownMarkWarning")
 
-HW1 = assignments.SUITES_DIR / "hw1"
-SAMPLES = Path(__file__).resolve().parent / "submissions"
+SAMPLES = HW1_SAMPLES
 
 
 @pytest.fixture
 def suite(tmp_path: Path) -> Path:
-    """A copy of hw1's suite (with its assignment.toml) outside the package."""
-    copy = tmp_path / "suites" / "hw1"
-    shutil.copytree(HW1, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    """hw1's folder (without its samples) and solutions, copied into a course of their own."""
+    course = tmp_path / "course"
+    copy = course / "assignments" / "hw1"
+    shutil.copytree(COURSE / "assignments" / "hw1", copy,
+                    ignore=shutil.ignore_patterns("__pycache__", "samples"))
+    shutil.copytree(COURSE / "solutions" / "hw1", course / "solutions" / "hw1",
+                    ignore=shutil.ignore_patterns("__pycache__"))
     return copy
 
 
@@ -49,16 +53,17 @@ def _problems(suite: Path) -> list[str]:
 
 
 def test_hw1_is_clean():
-    hw1 = assignments.load("hw1")
+    hw1 = assignments.load("hw1", COURSE)
     assert [str(p) for p in lint(hw1)] == []
     assert [str(p) for p in lint(hw1, ("public",))] == []
 
 
-def test_load_from_reads_a_suite_outside_the_package(suite):
+def test_load_from_reads_an_assignment_anywhere(suite):
     copy = assignments.load_from(suite)
-    assert copy.suite_dir == suite
-    assert copy.tasks == assignments.load("hw1").tasks
-    with pytest.raises(FileNotFoundError):
+    assert copy.folder == suite
+    assert copy.solutions_dir == suite.parent.parent / "solutions" / "hw1"
+    assert copy.tasks == assignments.load("hw1", COURSE).tasks
+    with pytest.raises(assignments.AssignmentError, match="has no assignment.toml"):
         assignments.load_from(suite / "public")
 
 
@@ -98,10 +103,10 @@ def test_points_are_not_summed_for_the_public_suite_alone(suite):
 
 def test_duplicate_check(suite):
     public = suite / "public" / "test_public.py"
+    first = public.read_text().splitlines().index('test_roots_loads = loads_check("roots", "roots.py")') + 1
     line = _append(public, '@check("roots", points=0, name="loads")\n'
                            "def test_roots_loads_again(submission: Any) -> None:\n"
-                           '    _loads(submission, "roots", "roots.py")\n')  # fmt: skip
-    first = public.read_text().splitlines().index('@check("roots", points=0, name="loads")') + 1
+                           "    pass\n")
     assert _problems(suite) == [
         f"{public}:{line}: duplicate check id roots.loads (also at {public}:{first}): one outcome "
         "would overwrite the other"
@@ -112,7 +117,7 @@ def test_function_defined_twice(suite):
     public = suite / "public" / "test_public.py"
     line = _append(public, '@check("roots", points=0, name="loads_again")\n'
                            "def test_roots_loads(submission: Any) -> None:\n"
-                           '    _loads(submission, "roots", "roots.py")\n')  # fmt: skip
+                           "    pass\n")
     assert any(p.startswith(f"{public}:{line}: test_roots_loads is defined again") for p in _problems(suite))
 
 
@@ -164,7 +169,7 @@ def test_task_declared_twice(suite):
 
 
 def test_unknown_mistake_id(suite):
-    roots = suite / "test_roots.py"
+    roots = suite / "hidden" / "test_roots.py"
     line = _edit(roots, 'mistakes=["roots_unsorted"]', 'mistakes=["roots_unsortd"]')
     problems = _problems(suite)
     assert (f"{roots}:{line}: mistake 'roots_unsortd' is not in mistakes.toml (did you mean "
@@ -189,13 +194,36 @@ def test_catalogue_entry_of_unknown_task(suite):
     ]
 
 
-def test_probes_without_missing(suite):
+def test_probes_with_a_missing_of_their_own(suite):
     probes = suite / "probes.py"
-    _edit(probes, "class Missing(Exception):", "class Absent(Exception):")
-    problems = _problems(suite)
-    assert problems == [
-        f"{probes}:1: defines no Missing exception class: a submission that lacks a name would "
-        "crash the probe instead of being told what is missing"
+    line = _append(probes, "class Missing(Exception):\n    pass\n")
+    assert _problems(suite) == [
+        f"{probes}:{line}: defines its own Missing: the worker only knows "
+        "autograder.runtime.probing.Missing, so raising this one reports an error instead of the "
+        "missing name"
+    ]
+
+
+def test_probes_hook_that_is_not_a_function(suite):
+    probes = suite / "probes.py"
+    line = _append(probes, "warm_up = 3\n")
+    assert _problems(suite) == [f"{probes}:{line}: warm_up must be a function: the worker calls it"]
+
+
+def test_statement_without_a_task_block(suite):
+    statement = suite / "statement.md.j2"
+    line = _edit(statement, "{% block task_roots %}", "{% block task_root %}")
+    assert _problems(suite) == [
+        f"{statement}:1: has no {{% block task_roots %}}: the notebook and the statement would lack "
+        "that part",
+        f"{statement}:{line}: block 'task_root' is of no task (did you mean 'task_roots'?)",
+    ]
+
+
+def test_missing_statement(suite):
+    (suite / "statement.md.j2").unlink()
+    assert _problems(suite) == [
+        f"{suite / 'statement.md.j2'}:1: the statement template is missing: release has nothing to render"
     ]
 
 
@@ -207,7 +235,7 @@ def test_probes_without_a_dict_and_an_unknown_probe(suite):
         f"{probes}:{line}: defines no PROBES dict (probe name -> function): the sandbox could run no probe"
     ]
     _edit(probes, "PROBES = list({", "PROBES = dict({")
-    roots = suite / "test_roots.py"
+    roots = suite / "hidden" / "test_roots.py"
     text = roots.read_text()
     at = text.index('"find_roots"')
     roots.write_text(text[:at] + '"find_root"' + text[at + len('"find_roots"'):])
@@ -230,7 +258,7 @@ def test_dependency_cycle(suite):
 
 def test_lint_command(suite, monkeypatch):
     assert CliRunner().invoke(main, ["lint", "hw1"]).exit_code == 0
-    monkeypatch.setattr(assignments, "SUITES_DIR", suite.parent)
+    monkeypatch.setenv(assignments.COURSE_ENV, str(suite.parent.parent))
     config = suite / "assignment.toml"
     answers = '\n\n[[tasks]]\nid = "answers"'
     line = _edit(config, "points = 25" + answers, "points = 24" + answers)
@@ -240,7 +268,7 @@ def test_lint_command(suite, monkeypatch):
 
 
 def test_grading_refuses_a_suite_that_fails_lint(suite, monkeypatch, tmp_path):
-    monkeypatch.setattr(assignments, "SUITES_DIR", suite.parent)
+    monkeypatch.setenv(assignments.COURSE_ENV, str(suite.parent.parent))
 
     def graded(*args, **kwargs):
         raise AssertionError("grading started with a broken suite")
@@ -262,8 +290,8 @@ def test_grading_refuses_a_suite_that_fails_lint(suite, monkeypatch, tmp_path):
 
 
 def test_student_check_lints_only_the_public_suite(suite, monkeypatch):
-    monkeypatch.setattr(assignments, "SUITES_DIR", suite.parent)
-    _edit(suite / "test_roots.py", 'mistakes=["roots_unsorted"]', 'mistakes=["roots_unsortd"]')
+    monkeypatch.setenv(assignments.COURSE_ENV, str(suite.parent.parent))
+    _edit(suite / "hidden" / "test_roots.py", 'mistakes=["roots_unsorted"]', 'mistakes=["roots_unsortd"]')
     ran = []
     monkeypatch.setattr("autograder.cli.grade_batch", lambda *args, **kwargs: ran.append(args))
     result = CliRunner().invoke(main, ["check", str(SAMPLES / "reference")])

@@ -1,8 +1,5 @@
-"""The release step: stubs, statement, notebook and the leak guard.
-
-The committed student bundle must be exactly what the release writes today, so that editing a
-solution, a check or the statement without regenerating the bundle fails here.
-"""
+"""The release step: stubs, statement, notebook and the leak guard, for every assignment of
+the course and for a small made-up one."""
 
 from __future__ import annotations
 
@@ -15,8 +12,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from course import ASSIGNMENTS, COURSE, HW1
 
-from autograder.assignment import PROJECT_ROOT, Assignment, Task, load
+from autograder.assignment import BUNDLE_MARKER, Assignment, load_from
 from autograder.release import (
     CACHE_NAMES,
     NotebookSection,
@@ -31,13 +29,8 @@ from autograder.release import (
     solution_text,
     split_code_cells,
     statement_context,
-    statement_template,
     strip_solution_regions,
 )
-from autograder.sandbox import Limits
-
-COMMITTED = PROJECT_ROOT / "assignments" / "hw1"
-REGENERATE = "run `autograder release hw1 --out assignments/hw1` and commit the result"
 
 
 def bundle_files(directory: Path) -> dict[str, bytes]:
@@ -48,37 +41,92 @@ def bundle_files(directory: Path) -> dict[str, bytes]:
     }
 
 
+@pytest.fixture(scope="module", params=ASSIGNMENTS, ids=lambda a: a.name)
+def released(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+             ) -> tuple[Assignment, Path]:
+    """Each assignment of the course and a fresh release of it."""
+    assignment = request.param
+    out = tmp_path_factory.mktemp("release") / assignment.name
+    release_assignment(assignment, out)
+    return assignment, out
+
+
 @pytest.fixture(scope="module")
 def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("release") / "hw1"
-    release_assignment("hw1", out, root=PROJECT_ROOT)
+    release_assignment(HW1, out)
     return out
 
 
-# --- the real hw1 bundle ---------------------------------------------------------------------
+# --- every assignment's bundle ---------------------------------------------------------------
 
 
-def test_committed_bundle_equals_a_fresh_release(fresh: Path) -> None:
-    assert COMMITTED.is_dir(), f"assignments/hw1 is missing: {REGENERATE}"
-    committed, generated = bundle_files(COMMITTED), bundle_files(fresh)
-    assert sorted(committed) == sorted(generated), f"the bundle's file list is stale: {REGENERATE}"
-    stale = [name for name in generated if committed[name] != generated[name]]
-    assert not stale, f"stale in assignments/hw1: {', '.join(stale)}; {REGENERATE}"
+def test_release_is_byte_identical_when_repeated(released: tuple[Assignment, Path], tmp_path: Path) -> None:
+    assignment, out = released
+    again = tmp_path / assignment.name
+    release_assignment(assignment, again)
+    assert bundle_files(again) == bundle_files(out)
 
 
-def test_release_is_byte_identical_when_repeated(fresh: Path, tmp_path: Path) -> None:
-    again = tmp_path / "hw1"
-    release_assignment("hw1", again, root=PROJECT_ROOT)
-    assert bundle_files(again) == bundle_files(fresh)
+def test_bundle_holds_the_expected_files(released: tuple[Assignment, Path]) -> None:
+    assignment, out = released
+    names = set(bundle_files(out))
+    public = {f"{BUNDLE_MARKER}/public/{p.name}" for p in assignment.public_dir.glob("*.py")}
+    expected = {"README.md", assignment.notebook, *assignment.submission_files,
+                f"{BUNDLE_MARKER}/assignment.toml", f"{BUNDLE_MARKER}/probes.py", *public}
+    assert names == expected
 
 
-def test_bundle_holds_the_expected_files(fresh: Path) -> None:
-    assignment = load("hw1")
-    names = set(bundle_files(fresh))
-    expected = {"README.md", assignment.notebook, *assignment.submission_files}
-    assert expected <= names
-    public = sorted(p.name for p in assignment.public_dir.glob("test_*.py"))
-    assert sorted(n.removeprefix("checks/") for n in names if n.startswith("checks/")) == public
+def test_bundle_describes_its_assignment_without_secrets(released: tuple[Assignment, Path]) -> None:
+    """``autograder check`` reads the bundle's own description: same tasks, no hidden suite,
+    no solutions."""
+    assignment, out = released
+    inside = load_from(out / BUNDLE_MARKER)
+    assert (inside.name, inside.tasks) == (assignment.name, assignment.tasks)
+    assert inside.limits == assignment.limits
+    assert not inside.has_hidden_suite and not inside.solutions_dir.exists()
+    assert inside.secret_files() == []
+
+
+def test_every_bundle_has_no_leaks(released: tuple[Assignment, Path]) -> None:
+    assignment, out = released
+    assert bundle_leaks(assignment, out) == []
+
+
+def test_every_statement_states_the_points(released: tuple[Assignment, Path]) -> None:
+    assignment, out = released
+    readme = (out / "README.md").read_text(encoding="utf-8")
+    assert f"{assignment.max_score:g}" in readme
+    assert "autograder check" in readme
+    assert "{{" not in readme and "{%" not in readme
+
+
+STUB_LOADS = textwrap.dedent(
+    """
+    import sys
+    from autograder.runtime.loader import load_module, load_notebook
+    from pathlib import Path
+
+    bundle = Path(sys.argv[1])
+    sys.path.insert(0, str(bundle))
+    for name in sys.argv[3:]:
+        load_module(bundle / name)
+    namespace, notes = load_notebook(bundle / sys.argv[2])
+    if notes:
+        sys.exit(f"notebook cells raised: {notes}")
+    """
+)
+
+
+def test_every_stub_and_notebook_loads(released: tuple[Assignment, Path]) -> None:
+    assignment, out = released
+    code = [f for t in assignment.automatic_tasks for f in t.files if f.endswith(".py")]
+    done = subprocess.run([sys.executable, "-c", STUB_LOADS, str(out), assignment.notebook, *code],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+# --- hw1's bundle ----------------------------------------------------------------------------
 
 
 def test_bundle_carries_no_solution_marker(fresh: Path) -> None:
@@ -88,16 +136,11 @@ def test_bundle_carries_no_solution_marker(fresh: Path) -> None:
             assert marker not in text, f"{name} contains {marker!r}"
 
 
-def test_bundle_has_no_leaks(fresh: Path) -> None:
-    assert bundle_leaks(load("hw1"), fresh, PROJECT_ROOT) == []
-
-
 def test_statement_states_the_points(fresh: Path) -> None:
     readme = (fresh / "README.md").read_text(encoding="utf-8")
-    for task in load("hw1").tasks:
+    for task in HW1.tasks:
         assert f"({task.points:g} points" in readme, task.id
     assert "autograder check ." in readme
-    assert "{{" not in readme and "{%" not in readme
 
 
 STUB_PROBE = textwrap.dedent(
@@ -145,7 +188,7 @@ STUB_PROBE = textwrap.dedent(
 def test_stubs_import_and_raise_not_implemented(fresh: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-c", STUB_PROBE, str(fresh)],
-        cwd=PROJECT_ROOT,
+        cwd=COURSE,
         capture_output=True,
         text=True,
         timeout=120,
@@ -154,7 +197,7 @@ def test_stubs_import_and_raise_not_implemented(fresh: Path) -> None:
 
 
 def test_notebook_validates_and_carries_nbgrader_metadata(fresh: Path) -> None:
-    assignment = load("hw1")
+    assignment = HW1
     raw = (fresh / assignment.notebook).read_text(encoding="utf-8")
     notebook = nbformat.reads(raw, as_version=4)
     nbformat.validate(notebook)
@@ -190,8 +233,8 @@ def test_notebook_validates_and_carries_nbgrader_metadata(fresh: Path) -> None:
 
 def test_source_notebook_strips_to_the_released_one(fresh: Path) -> None:
     """Built from the reference files, the notebook is an nbgrader source of the release."""
-    assignment = load("hw1")
-    _, blocks = render_statement(statement_template(PROJECT_ROOT, "hw1"), statement_context(assignment))
+    assignment = HW1
+    _, blocks = render_statement(assignment.statement, statement_context(assignment))
     references = {
         name: (assignment.solutions_dir / name).read_text(encoding="utf-8")
         for name in assignment.submission_files
@@ -378,12 +421,33 @@ def test_public_lines_and_trivial_lines_are_not_secrets(tmp_path: Path) -> None:
 # --- release of a small made-up assignment ---------------------------------------------------
 
 
+TINY_TOML = """name = "tiny"
+title = "Tiny"
+seed = 0
+
+[[tasks]]
+id = "square"
+title = "Square"
+files = ["square.py"]
+points = 8
+
+[[tasks]]
+id = "answers"
+title = "Answers"
+files = ["answers.md"]
+points = 2
+manual = true
+"""
+
+
 def tiny_assignment(root: Path, statement: str) -> Assignment:
-    """A two-task assignment in ``root``, laid out like hw1."""
-    suite = root / "autograder" / "suites" / "tiny"
-    write(suite / "assignment.toml", "")
-    write(suite / "test_hidden.py", "SECRET_CASES = [(1.5, 2.25), (-3.0, 9.0)]\n")
-    write(suite / "public" / "test_public.py", "def test_square_of_two():\n    assert True\n")
+    """A two-task assignment in the course ``root``, laid out like hw1."""
+    folder = root / "assignments" / "tiny"
+    write(folder / "assignment.toml", TINY_TOML)
+    write(folder / "hidden" / "test_hidden.py", "SECRET_CASES = [(1.5, 2.25), (-3.0, 9.0)]\n")
+    write(folder / "public" / "test_public.py", "def test_square_of_two():\n    assert True\n")
+    write(folder / "probes.py", "PROBES = {}\n")
+    write(folder / "statement.md.j2", statement)
     solutions = root / "solutions" / "tiny"
     write(
         solutions / "square.py",
@@ -395,21 +459,7 @@ def tiny_assignment(root: Path, statement: str) -> Assignment:
         solutions / "answers.md",
         "# Answers\n\n1. Why?\n\n<!-- BEGIN SOLUTION -->\nBecause squaring is easy.\n<!-- END SOLUTION -->\n",
     )
-    write(root / "templates" / "tiny" / "statement.md.j2", statement)
-    return Assignment(
-        name="tiny",
-        title="Tiny",
-        suite_dir=suite,
-        solutions_dir=solutions,
-        release_dir=root / "out",
-        seed=0,
-        notebook="tiny.ipynb",
-        tasks=(
-            Task("square", "Square", ("square.py",), 8.0),
-            Task("answers", "Answers", ("answers.md",), 2.0, manual=True),
-        ),
-        limits=Limits(),
-    )
+    return load_from(folder)
 
 
 TINY_STATEMENT = (
@@ -421,11 +471,13 @@ TINY_STATEMENT = (
 
 def test_release_of_another_assignment(tmp_path: Path) -> None:
     assignment = tiny_assignment(tmp_path, TINY_STATEMENT)
-    report = release_assignment("tiny", tmp_path / "out", root=tmp_path, assignment=assignment)
+    report = release_assignment(assignment, tmp_path / "out")
     assert report.files == (
+        f"{BUNDLE_MARKER}/assignment.toml",
+        f"{BUNDLE_MARKER}/probes.py",
+        f"{BUNDLE_MARKER}/public/test_public.py",
         "README.md",
         "answers.md",
-        "checks/test_public.py",
         "square.py",
         "tiny.ipynb",
     )
@@ -434,7 +486,7 @@ def test_release_of_another_assignment(tmp_path: Path) -> None:
     assert "raise NotImplementedError" in (out / "square.py").read_text()
     assert "_Your answer here._" in (out / "answers.md").read_text()
     # Releasing again over the previous bundle replaces it.
-    release_assignment("tiny", out, root=tmp_path, assignment=assignment)
+    release_assignment(assignment, out)
     assert sorted(bundle_files(out)) == list(report.files)
 
 
@@ -442,20 +494,20 @@ def test_release_of_another_assignment(tmp_path: Path) -> None:
 def test_release_refuses_a_leaking_bundle(tmp_path: Path, planted: str) -> None:
     assignment = tiny_assignment(tmp_path, TINY_STATEMENT + f"\n{planted}\n")
     with pytest.raises(ReleaseLeakError, match=r"README\.md:\d+"):
-        release_assignment("tiny", tmp_path / "out", root=tmp_path, assignment=assignment)
+        release_assignment(assignment, tmp_path / "out")
     assert not (tmp_path / "out").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["autograder", "solutions", "templates"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["assignments", "solutions"]
 
 
 def test_release_will_not_delete_foreign_files(tmp_path: Path) -> None:
     assignment = tiny_assignment(tmp_path, TINY_STATEMENT)
     write(tmp_path / "out" / "my_notes.txt", "mine")
     with pytest.raises(FileExistsError, match="my_notes.txt"):
-        release_assignment("tiny", tmp_path / "out", root=tmp_path, assignment=assignment)
+        release_assignment(assignment, tmp_path / "out")
     assert (tmp_path / "out" / "my_notes.txt").read_text() == "mine"
 
 
 def test_statement_template_needs_a_block_per_task(tmp_path: Path) -> None:
     assignment = tiny_assignment(tmp_path, "{% block intro %}x{% endblock %}\n")
     with pytest.raises(ValueError, match="task_square"):
-        release_assignment("tiny", tmp_path / "out", root=tmp_path, assignment=assignment)
+        release_assignment(assignment, tmp_path / "out")

@@ -72,7 +72,7 @@ def test_factory_results_follow_the_schema() -> None:
 def test_feedback_shows_score_per_task_and_sandbox(tmp_path: Path) -> None:
     page, md = render(make_result(), tmp_path)
     assert '<span class="big" id="total-score">41</span><span class="of">/ 100</span>' in page
-    assert "answers await manual grading" in page
+    assert "manual grading pending" in page
     assert "25 / 25" in page and "16 / 40" in page and "0 / 25" in page
     assert "sandbox: bwrap" in page
     assert "**Score: 41 / 100**" in md
@@ -97,11 +97,11 @@ def test_feedback_explains_a_failure_with_its_named_mistake(tmp_path: Path) -> N
 
 
 def test_hostile_answers_stay_literal_text(tmp_path: Path) -> None:
-    result = make_result(answers={"text": HOSTILE_ANSWERS, "manual_score": None, "comment": None})
+    result = make_result(answer={"text": HOSTILE_ANSWERS, "comment": None})
     page, md = render(result, tmp_path)
 
     assert "<script>" not in page and "<b>bold</b>" not in page
-    shown = re.search(r'<pre class="answers">(.*?)</pre>', page, re.S)
+    shown = re.search(r'<pre class="handed-in">(.*?)</pre>', page, re.S)
     assert shown is not None
     assert html.unescape(shown.group(1)) == HOSTILE_ANSWERS
     assert "{{ 7*7 }}" in page and "{% raw %}" in page
@@ -188,7 +188,7 @@ def test_feedback_is_deterministic(tmp_path: Path) -> None:
 
 
 def test_markdown_stays_under_1_mib_with_huge_output(tmp_path: Path) -> None:
-    result = make_result(answers={"text": "A" * 3_000_000, "manual_score": None, "comment": None})
+    result = make_result(answer={"text": "A" * 3_000_000, "comment": None})
     result["tasks"][0]["output"] = {"stdout": "x" * 5_000_000 + "\nLAST LINE",
                                     "stderr": "`" * 10_000, "truncated": False}
     page, md = render(validate(result), tmp_path)
@@ -215,18 +215,20 @@ def test_minimal_result_without_optional_fields_renders(tmp_path: Path) -> None:
     for key in ("manual_pending", "problems"):
         del result[key]
     result["tasks"] = [{k: v for k, v in t.items() if k != "output"} for t in result["tasks"]]
-    result["answers"] = {"text": None, "manual_score": None}
+    result["tasks"][-1]["answer"] = {"text": None, "comment": None}
+    result["tasks"][-1]["files"] = ["answers.md"]
     result["sandbox"] = {"layer": "rlimits", "detail": ""}
     page, md = render(validate(result), tmp_path)
-    assert "No answers.md was submitted." in page and "No answers.md was submitted." in md
+    said = "Nothing was handed in for this part (answers.md)."
+    assert said in page and said in md
     assert "sandbox: rlimits" in page
 
 
 def test_manual_score_and_comment_are_shown(tmp_path: Path) -> None:
     result = make_result(manual_score=7.5)
-    result["answers"]["comment"] = "Good, but <see> question 3."
+    result["tasks"][-1]["answer"]["comment"] = "Good, but <see> question 3."
     page, md = render(validate(result), tmp_path)
-    assert "Manual score: 7.5 / 10" in page and "**Manual score: 7.5 / 10**" in md
+    assert "Score: 7.5 / 10" in page and "**Score: 7.5 / 10**" in md
     assert "Good, but &lt;see&gt; question 3." in page
     assert "Good, but \\<see\\> question 3." in md
 

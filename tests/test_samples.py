@@ -1,5 +1,6 @@
-"""Grade every sample submission end to end and hold each to its expected.toml: per-task
-outcome (full, partial, zero) and exactly the named mistakes it must trigger."""
+"""Grade every assignment's sample submissions end to end and hold each to its expected.toml:
+per-task outcome (full, partial, zero) and exactly the named mistakes it must trigger. A new
+assignment folder with samples is covered here without any change."""
 
 from __future__ import annotations
 
@@ -9,29 +10,34 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from course import ASSIGNMENTS
 
-from autograder import assignment
+from autograder.assignment import Assignment
 from autograder.grading import GradingOptions, grade_parallel
+from autograder.mistakes import load_catalogue
 from autograder.submission import discover
 
-SAMPLES = Path(__file__).resolve().parent / "submissions"
 SCHEMA = json.loads(
     (Path(__file__).resolve().parent.parent / "autograder" / "schemas" / "result.schema.json").read_text()
 )
-HW1 = assignment.load("hw1")
-SAMPLE_NAMES = sorted(p.name for p in SAMPLES.iterdir() if (p / "expected.toml").is_file())
+BY_NAME = {a.name: a for a in ASSIGNMENTS}
+CASES = [(a.name, p.name) for a in ASSIGNMENTS
+         for p in sorted(a.samples_dir.iterdir()) if (p / "expected.toml").is_file()]
+_GRADED: dict[str, dict[str, dict]] = {}
 
 
-@pytest.fixture(scope="module")
-def graded() -> dict[str, dict]:
-    results: dict[str, dict] = {}
-    grade_parallel(HW1, discover([SAMPLES], HW1), GradingOptions(),
-                   lambda r: results.setdefault(r["submission"], r), jobs=2)
-    return results
+def graded(assignment: Assignment) -> dict[str, dict]:
+    """Every sample of ``assignment``, graded once per test session."""
+    if assignment.name not in _GRADED:
+        results: dict[str, dict] = {}
+        grade_parallel(assignment, discover([assignment.samples_dir], assignment), GradingOptions(),
+                       lambda r: results.setdefault(r["submission"], r), jobs=2)
+        _GRADED[assignment.name] = results
+    return _GRADED[assignment.name]
 
 
-def expected(name: str) -> dict:
-    return tomllib.loads((SAMPLES / name / "expected.toml").read_text())
+def expected(assignment: Assignment, name: str) -> dict:
+    return tomllib.loads((assignment.samples_dir / name / "expected.toml").read_text())
 
 
 def named_mistakes(result: dict) -> set[str]:
@@ -45,16 +51,26 @@ def describe_failures(result: dict, task: str) -> str:
     )
 
 
-def test_every_sample_was_graded(graded):
-    assert sorted(graded) == sorted(p.name for p in SAMPLES.iterdir() if p.is_dir())
+def test_every_assignment_has_samples() -> None:
+    for assignment in ASSIGNMENTS:
+        names = {name for a, name in CASES if a == assignment.name}
+        assert {"reference", "stubs"} <= names, f"{assignment.name}: samples/reference and samples/stubs"
 
 
-@pytest.mark.parametrize("name", SAMPLE_NAMES)
-def test_sample_outcome(graded, name):
-    result = graded[name]
+@pytest.mark.parametrize("name", sorted(BY_NAME))
+def test_every_sample_was_graded(name: str) -> None:
+    assignment = BY_NAME[name]
+    folders = sorted(p.name for p in assignment.samples_dir.iterdir() if p.is_dir())
+    assert sorted(graded(assignment)) == folders
+
+
+@pytest.mark.parametrize(("assignment_name", "name"), CASES)
+def test_sample_outcome(assignment_name: str, name: str) -> None:
+    assignment = BY_NAME[assignment_name]
+    result = graded(assignment)[name]
     jsonschema.validate(result, SCHEMA)
-    want = expected(name)
-    for task in HW1.automatic_tasks:
+    want = expected(assignment, name)
+    for task in assignment.automatic_tasks:
         outcome = want["outcome"][task.id]
         score = next(t["score"] for t in result["tasks"] if t["id"] == task.id)
         failures = describe_failures(result, task.id)
@@ -67,38 +83,43 @@ def test_sample_outcome(graded, name):
     assert named_mistakes(result) == set(want["outcome"].get("mistakes", []))
 
 
-@pytest.mark.parametrize("name", SAMPLE_NAMES)
-def test_review_flags(graded, name):
+@pytest.mark.parametrize(("assignment_name", "name"), CASES)
+def test_review_flags(assignment_name: str, name: str) -> None:
     """A sample is flagged for the teacher's review exactly where its expected.toml says: honest
     code is not, unless it really cannot be told from a disguise (updates bit-identical to
     torch's own optimizer where the reference's are not)."""
-    flags = graded[name]["review"]
-    want = expected(name).get("review", [])
+    assignment = BY_NAME[assignment_name]
+    flags = graded(assignment)[name]["review"]
+    want = expected(assignment, name).get("review", [])
     assert len(flags) == len(want), flags
     assert all(any(w in f for f in flags) for w in want), flags
 
 
-def test_reference_gets_every_automatic_point_and_names_nothing(graded):
-    result = graded["reference"]
-    assert all(c["status"] == "passed" for c in result["checks"]), describe_failures(result, "optimizer")
-    assert result["score"] == sum(t.points for t in HW1.automatic_tasks)
-    assert result["manual_pending"] is True
+@pytest.mark.parametrize("name", sorted(BY_NAME))
+def test_reference_gets_every_automatic_point_and_names_nothing(name: str) -> None:
+    assignment = BY_NAME[name]
+    result = graded(assignment)["reference"]
+    assert all(c["status"] == "passed" for c in result["checks"]), [
+        describe_failures(result, t.id) for t in assignment.automatic_tasks]
+    assert result["score"] == sum(t.points for t in assignment.automatic_tasks)
+    assert result["manual_pending"] is bool(assignment.manual_tasks)
 
 
-def test_stubs_say_not_implemented(graded):
-    result = graded["stubs"]
+@pytest.mark.parametrize("name", sorted(BY_NAME))
+def test_stubs_say_not_implemented(name: str) -> None:
+    result = graded(BY_NAME[name])["stubs"]
     failed = [c for c in result["checks"] if c["status"] == "failed"]
     assert failed and all(c["score"] == 0 for c in result["checks"])
     assert any("NotImplementedError" in c["message"] for c in failed)
 
 
-def test_catalogue_detection_rate(graded, capsys):
+@pytest.mark.parametrize("name", sorted(BY_NAME))
+def test_catalogue_detection_rate(name: str, capsys: pytest.CaptureFixture) -> None:
     """How many catalogued mistakes the samples trigger exactly (printed for the record)."""
-    from autograder.mistakes import load_catalogue
-
-    catalogue = load_catalogue(HW1.suite_dir / "mistakes.toml")
-    detected = set().union(*(named_mistakes(r) for r in graded.values()))
+    assignment = BY_NAME[name]
+    catalogue = load_catalogue(assignment.mistakes)
+    detected = set().union(*(named_mistakes(r) for r in graded(assignment).values()))
     with capsys.disabled():
-        print(f"\ncatalogue: {len(detected & set(catalogue))}/{len(catalogue)} mistakes "
+        print(f"\n{name} catalogue: {len(detected & set(catalogue))}/{len(catalogue)} mistakes "
               f"recognised in the sample submissions; missing: {sorted(set(catalogue) - detected)}")
     assert detected <= set(catalogue)

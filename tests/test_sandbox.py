@@ -164,7 +164,7 @@ def test_huge_file_is_stopped(any_sandbox):
 
 
 def test_secrets_and_grader_files_are_invisible(isolating_sandbox):
-    secret = str(PROJECT_ROOT / "autograder" / "suites" / "hw1" / "assignment.toml")
+    secret = str(PROJECT_ROOT / "solutions" / "hw1" / "optimizer.py")
     _, result, _ = run(isolating_sandbox, f"""
         import os
         def f():

@@ -6,11 +6,12 @@ import os
 from pathlib import Path
 
 import pytest
+from course import COURSE
 
 from autograder import assignment
 from autograder.submission import discover, read_submission
 
-HW1 = assignment.load("hw1")
+HW1 = assignment.load("hw1", COURSE)
 
 
 def write(folder: Path, **files: bytes) -> Path:

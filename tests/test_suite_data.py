@@ -14,13 +14,14 @@ from typing import Any
 
 import pytest
 import torch
+from course import COURSE
 
 from autograder import assignment
 from autograder.checks import suite_module
-from autograder.grading import load_reference
+from autograder.reference import Reference
 
-HW1 = assignment.load("hw1")
-V = suite_module(str(HW1.suite_dir / "test_optimizer.py"), "variants.py")
+HW1 = assignment.load("hw1", COURSE)
+V = suite_module(str(HW1.hidden_dir / "test_optimizer.py"), "variants.py")
 LR_SCALES = (0.7, 0.85, 1.0, 1.2, 1.4)
 
 
@@ -52,7 +53,7 @@ def _case_id(value: Any) -> str:
 @pytest.mark.parametrize(("kind", "case"), _cases(), ids=_case_id)
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=["float64", "float32"])
 def test_case_converges_robustly(kind: str, case: dict[str, Any], dtype: torch.dtype) -> None:
-    classes = load_reference(HW1).optimizer if kind == "minimise" else torch.optim
+    classes = Reference(HW1).optimizer if kind == "minimise" else torch.optim
     cls = getattr(classes, case["optimizer"])
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in case["kwargs"].items()}
     assert (case["x0"] < 3) == (case["root"] < 3), "the start must be on its root's side of x = 3"
@@ -75,12 +76,12 @@ def test_every_optimizer_has_one_case_of_each_kind() -> None:
 def test_check_titles_state_the_settings() -> None:
     """The titles students read repeat the settings (docstrings cannot read the data file),
     so they must be changed together."""
-    roots = (HW1.suite_dir / "test_roots.py").read_text(encoding="utf-8")
+    roots = (HW1.hidden_dir / "test_roots.py").read_text(encoding="utf-8")
     for case in V.solve_settings("solve"):
         options = V.shown_options(case["kwargs"])
         title = f"solve({case['x0']:g}, torch.optim.{case['optimizer']}, max_iter=k, {options})"
         assert title in " ".join(roots.split())
         assert f"the root {case['root']:.4f} for k={case['max_iter']}." in roots
-    optimizer = (HW1.suite_dir / "test_optimizer.py").read_text(encoding="utf-8")
+    optimizer = (HW1.hidden_dir / "test_optimizer.py").read_text(encoding="utf-8")
     for case in V.solve_settings("minimise"):
         assert f"{case['optimizer']} drives x from {case['x0']:g} to the root {case['root']:.4f}" in optimizer

@@ -8,11 +8,13 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from course import COURSE, HW1_SAMPLES
+
 from autograder import assignment
 from autograder.grading import GradingOptions, grade_batch
 from autograder.submission import discover
 
-SAMPLES = Path(__file__).resolve().parent / "submissions"
+SAMPLES = HW1_SAMPLES
 SLOW_ROOTS = '''
 import time
 
@@ -34,7 +36,7 @@ def solve(x0, optimizer_cls, max_iter=10_000, **optimizer_kwargs):
 
 
 def test_slow_code_is_stopped_by_the_submission_budget(tmp_path: Path) -> None:
-    hw1 = assignment.load("hw1")
+    hw1 = assignment.load("hw1", COURSE)
     budget, call = 4.0, 2.0
     limits = dataclasses.replace(hw1.limits, call_seconds=call, submission_seconds=budget)
     tight = dataclasses.replace(hw1, limits=limits)

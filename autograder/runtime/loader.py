@@ -1,7 +1,7 @@
 """Load a student's task into a namespace, inside the sandboxed child.
 
 A folder submission's task file is imported as a module under its own name, so that
-``from deep_net import MyModelNN`` between the student's files keeps working. A notebook is
+``from layers import Linear`` between the student's files keeps working. A notebook is
 run cell by cell: IPython magics and shell lines are dropped, and a cell that raises is
 recorded and skipped, so one broken cell does not stop the names after it from loading.
 """

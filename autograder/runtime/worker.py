@@ -1,8 +1,8 @@
 """The pre-warmed worker: imports torch once, then forks one child per task.
 
 Runs inside the sandbox and holds no secrets: it receives the submission's files and the
-probes' inputs over its stdin, and answers on its stdout. Student code only ever runs in a
-forked child, which loads one task, answers probe calls with plain data, and is killed with
+probes' inputs over its stdin, and replies on its stdout. Student code only ever runs in a
+forked child, which loads one task, replies to probe calls with plain data, and is killed with
 everything it started when the task is closed.
 
 Requests (``op``): ``hello``, ``open`` (files as blobs, the task's entry file, limits),
@@ -29,6 +29,7 @@ from typing import Any
 from . import isolation
 from .channel import Channel
 from .loader import load_module, load_notebook, short_traceback
+from .probing import Missing
 from .protocol import ProtocolError
 
 PR_SET_DUMPABLE = 4
@@ -152,7 +153,7 @@ def _run_probe(probes: Any, namespace: dict, request: dict, student_dir: str) ->
         return {"status": "error", "error": f"unknown probe {request.get('probe')!r}"}
     try:
         value = probe(namespace, **request.get("args", {}))
-    except probes.Missing as exc:
+    except Missing as exc:
         return {"status": "missing", "error": str(exc)}
     except SystemExit as exc:
         return {"status": "raised", "type": "SystemExit", "error": f"exit({exc.code!r}) called"}

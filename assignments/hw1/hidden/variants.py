@@ -9,11 +9,8 @@ data that came from a submission except to compare with it.
 
 from __future__ import annotations
 
-import copy
 import hashlib
-import importlib.util
 import itertools
-import sys
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -23,7 +20,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from autograder.reference import run_probe, trusted_probes
+
 SUITE_DIR = Path(__file__).resolve().parent
+PROBES_FILE = SUITE_DIR.parent / "probes.py"
 OPTIMIZERS = ("Adam", "SGDMomentum", "AdaGrad", "RMSprop")
 DEFAULTS: dict[str, dict[str, Any]] = {
     "Adam": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8},
@@ -36,44 +36,13 @@ SEED_ROOTS = (3.0 - 5.0**0.5, 3.0 + 5.0**0.5)
 
 
 def probes() -> ModuleType:
-    """The suite's probes, loaded privately so checks can run them on the reference in the
-    trusted process (same procedure as in the sandbox, torch's trap left off)."""
-    name = "_hw1_trusted_probes"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, SUITE_DIR / "probes.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        module.TRAP_ENABLED = False  # type: ignore[attr-defined]
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-        module.TRAP_ENABLED = False  # type: ignore[attr-defined]
-    return sys.modules[name]
-
-
-_REFERENCE_RUNS: dict[str, Any] = {}
-
-
-def _fingerprint(value: Any) -> Any:
-    """A hashable, exact description of probe arguments (arrays by dtype, shape and bytes)."""
-    if isinstance(value, np.ndarray):
-        return ("array", value.dtype.str, value.shape, hashlib.sha256(value.tobytes()).hexdigest())
-    if isinstance(value, dict):
-        return tuple(sorted((k, _fingerprint(v)) for k, v in value.items()))
-    if isinstance(value, (list, tuple)):
-        return tuple(_fingerprint(v) for v in value)
-    return (type(value).__name__, repr(value))
+    """The assignment's probes as the trusted side runs them (torch's trap left off)."""
+    return trusted_probes(PROBES_FILE)
 
 
 def run_reference_probe(probe: str, namespace: dict[str, Any], **args: Any) -> Any:
-    """Run one probe on the reference's names, in this (trusted) process.
-
-    Every submission gets the same inputs, so each distinct run is computed once per
-    grading process and handed out as a copy.
-    """
-    key = repr((probe, sorted((k, id(v)) for k, v in namespace.items()), _fingerprint(args)))
-    if key not in _REFERENCE_RUNS:
-        _REFERENCE_RUNS[key] = probes().PROBES[probe](dict(namespace), **args)
-    return copy.deepcopy(_REFERENCE_RUNS[key])
+    """One probe run on the given names (the reference's, or a torch twin's) in this process."""
+    return run_probe(probes(), probe, namespace, **args)
 
 
 def solve_settings(kind: str) -> list[dict[str, Any]]:
@@ -427,13 +396,6 @@ def quadratic_roots(a: float, b: float, c: float) -> list[float]:
     q = -0.5 * (b + np.copysign(np.sqrt(disc), b))
     roots = [q / a, c / q] if q != 0 else [0.0, 0.0]
     return sorted(float(r) for r in roots)
-
-
-def polynomial_value(coefficients: Sequence[float], x: float) -> float:
-    total = 0.0
-    for coefficient in coefficients:
-        total = total * x + coefficient
-    return total
 
 
 def squared_loss_gradient(a: float, b: float, c: float) -> list[float]:

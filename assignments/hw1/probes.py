@@ -7,7 +7,7 @@ dicts with string keys, numpy arrays). The grading side judges that data; nothin
 whether an answer is right. Students may read this file.
 
 Each probe is ``probe(namespace, **args)``, where ``namespace`` holds the names the task's file
-(or the notebook) defined. ``Missing`` is raised when a required name is not defined.
+(or the notebook) defined; the contract is in ``autograder/runtime/probing.py``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from __future__ import annotations
 import cmath
 import importlib
 import math
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,31 +24,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from autograder.runtime.probing import need, need_class
+
 MAX_RECORDED = 20_000  # points of a trajectory or visited x's sent back, at most
 GRAD_PROBE_CALLS = 8  # gradient_descent calls inside find_roots whose grad is sampled
 TORCH_SOLVE_OPTIMIZERS = ("Adam", "SGD", "Adagrad", "RMSprop")
-
-
-class Missing(Exception):
-    """A name the task requires (a class or function) is not defined by the submission."""
-
-
-# --------------------------------------------------------------------------------------------
-# Plain-data conversions
-
-
-def _need(namespace: dict, name: str) -> Any:
-    if name not in namespace:
-        entry = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
-        raise Missing(f"{entry or 'the submission'} does not define {name}")
-    return namespace[name]
-
-
-def _need_class(namespace: dict, name: str) -> type:
-    value = _need(namespace, name)
-    if not isinstance(value, type):
-        raise TypeError(f"{name} is a {type(value).__name__}, not a class")
-    return value
 
 
 def _array(value: Any) -> np.ndarray:
@@ -133,7 +112,7 @@ def _model(
     dtype: str = "float32",
 ) -> torch.nn.Module:
     """Build the student's network; load the given weights (names as in ``state_dict``)."""
-    cls = _need_class(namespace, "MyModelNN")
+    cls = need_class(namespace, "MyModelNN")
     torch.manual_seed(seed)
     model = cls(*[int(s) for s in sizes])
     if state is not None:
@@ -229,7 +208,7 @@ def probe_forward_keeps_parameters(
 # --------------------------------------------------------------------------------------------
 # Task 2: the optimizers. A trap records calls of torch's own optimizers while a probe runs.
 
-TRAP_ENABLED = True  # the grading side turns it off in its own copy of this module
+SANDBOXED = True  # the grading side turns it off in its own copy of this module (the trap)
 _trap_calls: set[str] | None = None
 _trap_installed: list[tuple[Any, str, Any]] = []
 FUNCTIONAL_MODULES = (
@@ -281,7 +260,7 @@ def _functional_targets() -> Iterator[tuple[Any, str, str]]:
 
 def _install_trap() -> None:
     """Wrap torch's optimizers once per process; the wrappers record only while armed."""
-    if _trap_installed or not TRAP_ENABLED:
+    if _trap_installed or not SANDBOXED:
         return
     for name, cls in _torch_optimizer_classes().items():
         for attr in ("step", "__init__"):
@@ -495,7 +474,7 @@ def probe_run_steps(
     With ``dtype="complex128"`` each parameter and gradient is given, and recorded, as pairs
     (real, imaginary) along a last axis of 2.
     """
-    optimizer_class = _need_class(namespace, cls)
+    optimizer_class = need_class(namespace, cls)
     torch_dtype = {"float64": torch.float64, "float32": torch.float32,
                    "complex128": torch.complex128}[dtype]  # fmt: skip
     tensors = [_tensor(p, torch_dtype, grad=True) for p in params]
@@ -516,7 +495,7 @@ def probe_state_dict_roundtrip(
 ) -> dict[str, Any]:
     """Run ``split`` steps, save ``state_dict()``, build a fresh optimizer on fresh tensors
     holding the same values, ``load_state_dict`` and run the remaining steps with it."""
-    optimizer_class = _need_class(namespace, cls)
+    optimizer_class = need_class(namespace, cls)
     tensors = [_tensor(p, grad=True) for p in params]
     record = _new_record(len(tensors))
     with _torch_optimizer_trap() as calls:
@@ -587,7 +566,7 @@ def probe_train(
 ) -> dict[str, Any]:
     """Train the network given as data on ``(x, y)`` with the mean squared error for
     ``steps`` steps of ``cls``; returns the loss before each step and after the last."""
-    optimizer_class = _need_class(namespace, cls)
+    optimizer_class = need_class(namespace, cls)
     forward, params = _network(network)
     inputs, targets = _tensor(x), _tensor(y)
     losses = []
@@ -614,7 +593,7 @@ def probe_descend_2d(
 ) -> dict[str, Any]:
     """Minimise the bowl ``(a·x² + b·y²)/2`` from ``start`` with ``cls`` for ``steps`` steps and
     return the path, for a picture of the optimizer against the reference."""
-    optimizer_class = _need_class(namespace, cls)
+    optimizer_class = need_class(namespace, cls)
     point = _tensor(start, grad=True)
     weights = _tensor(scales)
     path = [point.detach().numpy().copy()]
@@ -640,7 +619,7 @@ def probe_minimise(
 ) -> dict[str, Any]:
     """Minimise ``p(x)**2`` (p given by its coefficients, highest power first) from ``x0``
     with ``cls`` and the usual loop; stops once the loss is below ``stop_loss``."""
-    optimizer_class = _need_class(namespace, cls)
+    optimizer_class = need_class(namespace, cls)
     polynomial = _polynomial(coefficients)
     x = _tensor(x0, grad=True)
     path = []
@@ -676,7 +655,7 @@ def probe_gradient_descent(
 ) -> dict[str, Any]:
     """``gradient_descent(grad, x0, lr, ...)`` with ``grad`` the polynomial given by its
     coefficients; records how often grad was called and the x's it was called at."""
-    function = _need(namespace, "gradient_descent")
+    function = need(namespace, "gradient_descent")
     polynomial = _polynomial(coefficients)
     visited: list[float] = []
     count = [0]
@@ -740,7 +719,7 @@ def probe_find_roots(
     """``find_roots(a, b, c)``, recording every call of the submission's ``gradient_descent``
     made meanwhile (its x0, lr and what it returned) and, afterwards, the values of the grad
     it was given at ``grad_points``; also counts calls of square roots and ``numpy.roots``."""
-    function = _need(namespace, "find_roots")
+    function = need(namespace, "find_roots")
     descent = namespace.get("gradient_descent")
     calls: list[dict[str, Any]] = []
     grads: list[Callable] = []
@@ -806,7 +785,7 @@ def probe_solve(
 ) -> dict[str, Any]:
     """``solve(x0, optimizer_cls, **kwargs)`` with one of torch's optimizers (allowed here);
     records x after every step."""
-    function = _need(namespace, "solve")
+    function = need(namespace, "solve")
     if optimizer not in TORCH_SOLVE_OPTIMIZERS:
         raise ValueError(f"unknown optimizer {optimizer!r}")
     base = getattr(torch.optim, optimizer)

@@ -12,40 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from autograder.checks import CheckFailed, as_float_array, check, expect, expect_close
+from autograder.checks import CheckFailed, as_float_array, check, expect, expect_close, loads_check
 
-
-def _loads(submission: Any, task: str, file_name: str) -> None:
-    result = submission.load(task)
-    if result.ok:
-        return
-    notes = "; ".join(result.notes) if result.notes else None
-    lines = (result.error or "").strip().splitlines()
-    reason = lines[-1] if lines else result.status.replace("_", " ")
-    raise CheckFailed(
-        f"{file_name} could not be loaded: {reason}",
-        called=f"import {file_name}",
-        actual=result.error,
-        hint=notes or "Run the file yourself: every error at import time stops all its checks.",
-    )
-
-
-@check("deep_net", points=0, name="loads")
-def test_deep_net_loads(submission: Any) -> None:
-    """deep_net.py (or the notebook) loads without errors."""
-    _loads(submission, "deep_net", "deep_net.py")
-
-
-@check("optimizer", points=0, name="loads")
-def test_optimizer_loads(submission: Any) -> None:
-    """optimizer.py (or the notebook) loads without errors."""
-    _loads(submission, "optimizer", "optimizer.py")
-
-
-@check("roots", points=0, name="loads")
-def test_roots_loads(submission: Any) -> None:
-    """roots.py (or the notebook) loads without errors."""
-    _loads(submission, "roots", "roots.py")
+test_deep_net_loads = loads_check("deep_net", "deep_net.py")
+test_optimizer_loads = loads_check("optimizer", "optimizer.py")
+test_roots_loads = loads_check("roots", "roots.py")
 
 
 @check("deep_net", points=2, depends=["deep_net.loads"])
