@@ -63,7 +63,7 @@ def write_hostile_mix(reference: Path, assignment: Assignment, folder: Path) -> 
 
     def notebook(name: str, extra_code: str = "", metadata: object = None) -> None:
         cells = [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
-                  "source": text} for text in [*code.values(), extra_code] if text]  # fmt: skip
+                  "source": text} for text in [*code.values(), extra_code] if text]
         data = {"cells": cells, "metadata": metadata or {}, "nbformat": 4, "nbformat_minor": 5}
         (folder / name).mkdir()
         (folder / name / assignment.notebook).write_text(json.dumps(data, ensure_ascii=False),
@@ -119,7 +119,7 @@ def run(assignment: Assignment, sample_dir: Path, copies: int, layer: str | None
         elapsed = time.perf_counter() - started
         cpu = None if busy is None else (machine_busy_seconds() or busy) - busy
         figures.append(BenchmarkFigures(mode, jobs, len(batch), elapsed, layers[0] if layers else "?",
-                                        cpu, max(peaks, default=None)))  # fmt: skip
+                                        cpu, max(peaks, default=None)))
     return figures
 
 

@@ -118,7 +118,7 @@ class Cgroup:
     def describe(self) -> str:
         controllers = "memory and pids" if self.version == 2 or len(self.dirs) > 1 else "memory"
         return (f"cgroup v{self.version} ({controllers}): {self.memory_bytes >> 20} MiB, "
-                f"{self.pids} processes for the worker and its task together")  # fmt: skip
+                f"{self.pids} processes for the worker and its task together")
 
     def join_self(self) -> None:
         """Move the calling process into the group (used between fork and exec, so the

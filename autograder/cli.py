@@ -112,7 +112,7 @@ def _refuse_broken_suite(spec: assignments.Assignment,
         for problem in problems:
             click.echo(str(problem), err=True)
         click.echo(f"{spec.name}: the check suite has {len(problems)} problem(s); nothing was graded "
-                   f"(see `autograder lint {spec.name}`)", err=True)  # fmt: skip
+                   f"(see `autograder lint {spec.name}`)", err=True)
         sys.exit(2)
 
 
@@ -256,7 +256,7 @@ def grade(
         with Progress(
             TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
             TextColumn("{task.description}"), console=console, transient=True,
-        ) as progress:  # fmt: skip
+        ) as progress:
             bar = progress.add_task("", total=len(submissions))
 
             def on_result(result: dict[str, Any]) -> None:
@@ -307,7 +307,7 @@ def _print_table(results: list[dict[str, Any]]) -> None:
         table.add_row(
             result["submission"], *cells, f"{result['score']:g}/{result['max_score']:g}",
             result["sandbox"]["layer"],
-        )  # fmt: skip
+        )
     Console().print(table)
 
 

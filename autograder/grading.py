@@ -68,7 +68,7 @@ class CheckOutcome:
         data = dict(self.__dict__)
         del data["show"]
         revealed = (reveal or self.visibility == "visible"
-                    or (self.visibility == "after_due_date" and due_passed))  # fmt: skip
+                    or (self.visibility == "after_due_date" and due_passed))
         withheld = []
         for name in () if revealed else DETAIL_FIELDS:
             if name not in self.show:
@@ -408,7 +408,7 @@ class GradingPlugin:
             id=f"{spec.task}.{spec.name}", task=spec.task, title=spec.name, status="error",
             score=0.0, max_score=spec.points, message=note, visibility=spec.visibility,
             depends=list(spec.depends),
-        )  # fmt: skip
+        )
 
     def _mistake(self, mistake_id: str) -> dict[str, str]:
         mistake = self.catalogue.get(mistake_id)
@@ -660,7 +660,7 @@ def grade_batch(
              seconds: float) -> None:
         try:
             result = build_result(assignment, sub, under_test, checks, sandbox, seconds,
-                                  options.reveal, due_passed)  # fmt: skip
+                                  options.reveal, due_passed)
         except Exception as exc:
             result = failure_result(result_skeleton(assignment, sub.name, sandbox),
                                     f"building its result: {describe_error(exc)}")
@@ -674,12 +674,12 @@ def grade_batch(
             # Plugins a grading session has no use for are off: log capture and the
             # end-of-session garbage hunts cost more than some checks.
             quiet = ["no:cacheprovider", "no:terminal", "no:logging", "no:unraisableexception",
-                     "no:threadexception", "no:stepwise", "no:junitxml"]  # fmt: skip
+                     "no:threadexception", "no:stepwise", "no:junitxml"]
             args = [
                 "-c", str(ini), "--rootdir", str(assignment.folder),
                 *[arg for plugin in quiet for arg in ("-p", plugin)],
                 "--import-mode=importlib", "-W", "ignore::DeprecationWarning", *map(str, files),
-            ]  # fmt: skip
+            ]
             code = pytest.main(args, plugins=[plugin])
     finally:
         sandbox.shutdown()
@@ -767,7 +767,7 @@ def grade_parallel(
 
     def start(share: list[Submission]) -> None:
         process = context.Process(target=_grade_chunk, daemon=True,
-                                  args=(assignment.folder, share, options, queue))  # fmt: skip
+                                  args=(assignment.folder, share, options, queue))
         process.start()
         running.append(_Job(process, [s.name for s in share]))
 
@@ -813,7 +813,7 @@ def grade_parallel(
                 fail(left[0], f"it gave no result in {stall_seconds:g} s, so its grading process "
                               "was ended" if job.stalled else
                               f"its grading process ended (exit code {job.process.exitcode}) "
-                              "while grading it")  # fmt: skip
+                              "while grading it")
                 if left[1:]:
                     start([pending[name] for name in left[1:]])
     for name in list(pending):

@@ -123,19 +123,19 @@ def _checks_of(module: ModuleType, path: Path, public: bool, problems: list[Prob
         if not isinstance(spec, CheckSpec):
             if attribute.startswith("test") and inspect.isfunction(value):
                 problems.append(Problem(path, _first_line(value), f"{attribute} is not declared with "
-                                        "@check: grading would refuse the whole suite"))  # fmt: skip
+                                        "@check: grading would refuse the whole suite"))
             continue
         line = _first_line(value)
         if Path(inspect.getsourcefile(value) or "") != path:  # made by a helper (``loads_check``)
             line = _definition_lines(path).get(attribute, 1)
         if not attribute.startswith("test"):
             problems.append(Problem(path, line, f"check {attribute} does not start with 'test': "
-                                    "pytest never runs it"))  # fmt: skip
+                                    "pytest never runs it"))
             continue
         if "parametrize" in module_marks | _marks(getattr(value, "pytestmark", [])):
             problems.append(Problem(
                 path, line, f"check {spec.task}.{spec.name} is parametrised: its cases would share "
-                "one id and one score; write one check per case"))  # fmt: skip
+                "one id and one score; write one check per case"))
         found.append(_Check(spec, path, line, public))
     return found
 
@@ -167,10 +167,10 @@ def _parametrised_fixtures(path: Path, tree: ast.Module) -> list[Problem]:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             for decorator in node.decorator_list:
                 if (isinstance(decorator, ast.Call) and "fixture" in ast.unparse(decorator.func)
-                        and any(k.arg == "params" for k in decorator.keywords)):  # fmt: skip
+                        and any(k.arg == "params" for k in decorator.keywords)):
                     problems.append(Problem(path, decorator.lineno, f"fixture {node.name} has params: "
                                             "each check using it would share one id and one score "
-                                            "among its cases"))  # fmt: skip
+                                            "among its cases"))
     return problems
 
 
@@ -213,15 +213,15 @@ def _task_problems(assignment: Assignment, checks: list[_Check], full: bool) -> 
         task = tasks.get(item.spec.task)
         if task is None:
             problems.append(Problem(item.path, item.line, f"check {item.id}: unknown task "
-                                    f"{item.spec.task!r}{_did_you_mean(item.spec.task, tasks)}"))  # fmt: skip
+                                    f"{item.spec.task!r}{_did_you_mean(item.spec.task, tasks)}"))
         elif task.manual:
             problems.append(Problem(item.path, item.line, f"check {item.id}: task {task.id!r} is graded "
-                                    "by hand, so grading would drop this check's points"))  # fmt: skip
+                                    "by hand, so grading would drop this check's points"))
         if item.id in first:
             earlier = first[item.id]
             problems.append(Problem(item.path, item.line, f"duplicate check id {item.id} (also at "
                                     f"{_shown(earlier.path)}:{earlier.line}): one outcome would "
-                                    "overwrite the other"))  # fmt: skip
+                                    "overwrite the other"))
         first.setdefault(item.id, item)
     if full:
         for task in assignment.automatic_tasks:
@@ -231,7 +231,7 @@ def _task_problems(assignment: Assignment, checks: list[_Check], full: bool) -> 
                 problems.append(Problem(
                     config, lines.get((task.id, "points"), 1),
                     f"task {task.id!r}: its checks add up to {hidden + public:g} points (hidden "
-                    f"{hidden:g} + public {public:g}), assignment.toml gives {task.points:g}"))  # fmt: skip
+                    f"{hidden:g} + public {public:g}), assignment.toml gives {task.points:g}"))
     return problems
 
 
@@ -276,11 +276,11 @@ def _dependency_problems(checks: list[_Check]) -> list[Problem]:
             if dependency not in by_id:
                 problems.append(Problem(item.path, item.line, f"check {item.id} depends on unknown "
                                         f"check {dependency!r}{_did_you_mean(dependency, by_id)}: it "
-                                        "would always be skipped"))  # fmt: skip
+                                        "would always be skipped"))
     for cycle in _cycles(by_id):
         start = by_id[cycle[0]]
         problems.append(Problem(start.path, start.line, "dependency cycle: " + " -> ".join(
-            [*cycle, cycle[0]]) + ": these checks would always be skipped"))  # fmt: skip
+            [*cycle, cycle[0]]) + ": these checks would always be skipped"))
     return problems
 
 
@@ -337,7 +337,7 @@ def _mistake_problems(assignment: Assignment, trees: dict[Path, ast.Module], ful
                 continue
             if mistake_id not in raw:
                 problems.append(Problem(file, line, f"mistake {mistake_id!r} is not in mistakes.toml"
-                                        f"{_did_you_mean(mistake_id, raw)}"))  # fmt: skip
+                                        f"{_did_you_mean(mistake_id, raw)}"))
     if not full:
         return problems
     tasks = {t.id for t in assignment.tasks}
@@ -354,7 +354,7 @@ def _mistake_problems(assignment: Assignment, trees: dict[Path, ast.Module], ful
         task = entry.get("task")
         if task and task not in tasks:
             problems.append(Problem(path, lines.get("task", line), f"mistake {mistake_id!r}: unknown "
-                                    f"task {task!r}{_did_you_mean(str(task), tasks)}"))  # fmt: skip
+                                    f"task {task!r}{_did_you_mean(str(task), tasks)}"))
         if mistake_id not in named:
             problems.append(Problem(path, line, f"mistake {mistake_id!r} is named nowhere in the "
                                     "suite's code: no check can report it",
@@ -376,7 +376,7 @@ def _named_mistakes(tree: ast.Module) -> Iterator[tuple[str, int]]:
                         yield from _strings(key)
         elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
               and node.func.attr in ("append", "extend") and isinstance(node.func.value, ast.Name)
-              and _holds_mistakes(node.func.value.id)):  # fmt: skip
+              and _holds_mistakes(node.func.value.id)):
             for argument in node.args:
                 yield from _strings(argument)
         elif isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
@@ -422,7 +422,7 @@ def _strings_in_suite(assignment: Assignment) -> set[str]:
         except (SyntaxError, ValueError, OSError):
             continue  # a check file that cannot be read is reported already
         found.update(n.value for n in ast.walk(tree)
-                     if isinstance(n, ast.Constant) and isinstance(n.value, str))  # fmt: skip
+                     if isinstance(n, ast.Constant) and isinstance(n.value, str))
     return found
 
 
@@ -465,13 +465,13 @@ def _probe_problems(assignment: Assignment, trees: dict[Path, ast.Module]) -> li
     probes = getattr(module, "PROBES", None)
     if not isinstance(probes, dict):
         problems.append(Problem(path, lines.get("PROBES", 1), "defines no PROBES dict (probe name -> "
-                                "function): the sandbox could run no probe"))  # fmt: skip
+                                "function): the sandbox could run no probe"))
         probes = None
     else:
         for name, function in probes.items():
             if not isinstance(name, str) or not callable(function):
                 problems.append(Problem(path, lines.get("PROBES", 1), f"PROBES[{name!r}] must map a "
-                                        f"name to a function, not {type(function).__name__}"))  # fmt: skip
+                                        f"name to a function, not {type(function).__name__}"))
     for hook in ("prepare", "warm_up"):
         if hasattr(module, hook) and not callable(getattr(module, hook)):
             problems.append(Problem(path, lines.get(hook, 1), f"{hook} must be a function: the "
@@ -486,7 +486,7 @@ def _probe_problems(assignment: Assignment, trees: dict[Path, ast.Module]) -> li
             for name, line in _called_probes(tree):
                 if name not in probes:
                     problems.append(Problem(file, line, f"probe {name!r} is not in probes.py's PROBES"
-                                            f"{_did_you_mean(name, probes)}"))  # fmt: skip
+                                            f"{_did_you_mean(name, probes)}"))
     return problems
 
 

@@ -40,7 +40,7 @@ def submission_folder(out_dir: Path, name: Any) -> Path:
     own files (``discover`` never makes such names; this guards against any other caller)."""
     text = str(name)
     if (not text or text in (".", "..") or "/" in text or "\0" in text
-            or text.casefold() in {n.casefold() for n in BATCH_OUTPUTS}):  # fmt: skip
+            or text.casefold() in {n.casefold() for n in BATCH_OUTPUTS}):
         raise ValueError(f"{text!r} cannot be a submission's folder name")
     return out_dir / text
 

@@ -355,7 +355,7 @@ def _skip_reason(message: str) -> str:
 
 WITHHELD_WORDS = {"called": "the exact call", "expected": "the expected value",
                   "actual": "your code's value", "deviation": "the largest deviation",
-                  "series": "its plots"}  # fmt: skip
+                  "series": "its plots"}
 
 
 def withheld_note(check: Mapping[str, Any], disclosure: Mapping[str, Any]) -> str | None:
@@ -373,7 +373,7 @@ def withheld_note(check: Mapping[str, Any], disclosure: Mapping[str, Any]) -> st
 
 
 def _check_view(check: Mapping[str, Any], caps: Mapping[str, int], plots: bool,
-                disclosure: Mapping[str, Any]) -> dict:  # fmt: skip
+                disclosure: Mapping[str, Any]) -> dict:
     series = check.get("series") or []
     message = _field(check.get("message") or "", caps["message"]) or ""
     return {

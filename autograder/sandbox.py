@@ -210,7 +210,7 @@ def layer_command(
             "--clearenv", "--setenv", "OMP_NUM_THREADS", "1", "--setenv", "HOME", "/tmp",
             "--setenv", "PATH", "/usr/bin:/bin",
             python, "-I", "-c", LAUNCH, "/opt/kit", "/opt/kit/probes.py", "/tmp", tasks,
-        ]  # fmt: skip
+        ]
         return command, None
     if layer == "unshare":
         unshare = shutil.which("unshare")
@@ -230,7 +230,7 @@ def layer_command(
             "env", "-i", "PATH=/usr/bin:/bin", *assignments,
             unshare, "--user", "--map-root-user", "--mount", "--pid", "--fork", "--net",
             "--ipc", "--uts", "--kill-child", "/bin/sh", "-c", UNSHARE_SETUP,
-        ]  # fmt: skip
+        ]
         return command, None
     workroot = tempfile.mkdtemp(prefix="autograder-work-")
     launch = [sys.executable, "-I", "-c", LAUNCH, str(KIT_PARENT), str(probes), workroot, tasks]
@@ -417,7 +417,7 @@ class Sandbox:
         limit = timeout or self.limits.call_seconds
         try:
             answer = self._request({"op": "call", "timeout": limit}, limit + WORKER_MARGIN_SECONDS,
-                                   relayed={"probe": probe, "args": args})  # fmt: skip
+                                   relayed={"probe": probe, "args": args})
         except SandboxError as exc:
             self._task_open = False
             return ProbeResult("crashed", error=str(exc))
@@ -471,7 +471,7 @@ class Sandbox:
 
     def _memory_message(self) -> str:
         return (f"the task's process was killed for using too much memory (the sandbox's "
-                f"{self.limits.memory_mib} MiB, shared with the grader's worker)")  # fmt: skip
+                f"{self.limits.memory_mib} MiB, shared with the grader's worker)")
 
     def _kill_worker(self) -> None:
         if self._channel is not None:

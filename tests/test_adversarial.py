@@ -122,9 +122,9 @@ def generate(kind: str, target: Path) -> None:
     elif kind == "latin1":
         text = (REFERENCE / target.name).read_text()
         header = ("# -*- coding: latin-1 -*-\n"
-                  "# Racines réelles de x² - 6x + 4 = 0, à µ-précision près; grüße.\n")  # fmt: skip
+                  "# Racines réelles de x² - 6x + 4 = 0, à µ-précision près; grüße.\n")
         target.write_bytes((header + text.replace("roots of a quadratic", "roots of a quadratic (é)"))
-                           .encode("latin-1", errors="replace"))  # fmt: skip
+                           .encode("latin-1", errors="replace"))
     elif kind == "truncated_notebook":
         raw = json.dumps(notebook_json(), indent=1).encode()
         target.write_bytes(raw[: int(len(raw) * 0.6)])
@@ -133,7 +133,7 @@ def generate(kind: str, target: Path) -> None:
     elif kind == "odd_metadata_notebook":
         notebook = notebook_json()
         odd = [None, [1, 2], "text", 7, {"nbgrader": None}, {"nbgrader": [1]},
-               {"nbgrader": {"grade_id": {"a": 1}}}]  # fmt: skip
+               {"nbgrader": {"grade_id": {"a": 1}}}]
         for cell, metadata in zip(notebook["cells"], odd, strict=False):
             cell["metadata"] = metadata
         notebook["cells"][-1]["source"] = ["# Answers\n", 7, None, {"a": 1}, "see below"]
@@ -142,13 +142,13 @@ def generate(kind: str, target: Path) -> None:
     elif kind == "dead_code_notebook":  # parses into gigabytes of syntax tree if nothing stops it
         dead = "if False:\n    _ = (" + "(a,b)," * ((3 << 20) // 6) + ")\n"
         target.write_text(json.dumps(notebook_json([{"cell_type": "code", "metadata": {},
-                                                     "outputs": [], "source": dead}])))  # fmt: skip
+                                                     "outputs": [], "source": dead}])))
     elif kind == "dead_code_module":
         text = (REFERENCE / target.name).read_text()
         target.write_text(text + "\n_ = (" + "(a,b)," * (((2 << 20) - len(text) - 64) // 6) + ")\n")
     elif kind == "heading_notebook":  # a heading search that backtracks is quadratic in this
         target.write_text(json.dumps(notebook_json([{"cell_type": "markdown", "metadata": {},
-                                                     "source": "#" * (3 << 20)}])))  # fmt: skip
+                                                     "source": "#" * (3 << 20)}])))
     elif kind == "json_values_notebook":  # millions of tiny JSON values, each a Python object
         notebook = notebook_json()
         notebook["metadata"] = {"x": [{}] * 3_000_000}
@@ -306,7 +306,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Any:
             [*autograder_command(), "grade", str(batch), "--out", str(out), "--jobs", "1"],
             cwd=cwd, capture_output=True, text=True, timeout=BATCH_SECONDS,
             env={**os.environ, "ADVERSARIAL_GRADER_TOKEN": env_canary, "AUTOGRADER_COURSE": str(COURSE)},
-        )  # fmt: skip
+        )
         seconds = time.monotonic() - clock
         assert completed.returncode == 0, completed.stderr[-4000:]
         results = {}
@@ -324,7 +324,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Any:
     finally:
         listener.close()
     yield Graded(results, names, baseline, layer, skipped, root, batch, out, cwd, started, seconds,
-                 marker, env_canary, sources, connections)  # fmt: skip
+                 marker, env_canary, sources, connections)
     for path in batch.rglob("*"):  # pytest keeps recent temporary folders: drop the 200 MB files
         if path.is_file() and not path.is_symlink() and path.stat().st_size > 50 << 20:
             path.unlink()
@@ -338,7 +338,7 @@ def failures(result: dict[str, Any], task: str | None = None) -> str:
     return "; ".join(
         f"{c['id']} {c['status']}: {c['message'][:160]}"
         for c in result["checks"] if c["status"] != "passed" and (task is None or c["task"] == task)
-    ) or "(no failed checks)"  # fmt: skip
+    ) or "(no failed checks)"
 
 
 def case_result(graded: Graded, case: str, role: str = "case") -> dict[str, Any]:
@@ -420,7 +420,7 @@ def test_no_case_makes_the_grader_fail(graded):
     """A hostile submission is judged, not a reason for the grader to give up on it."""
     failed = {name: r["grader_failure"] for name, r in graded.results.items() if "grader_failure" in r}
     allowed = {graded.names[c]["case"] for c in CASES
-               if c in graded.names and expected(c).get("grader_failure")}  # fmt: skip
+               if c in graded.names and expected(c).get("grader_failure")}
     assert set(failed) <= allowed, {n: failed[n] for n in set(failed) - allowed}
 
 
@@ -473,7 +473,7 @@ def secret_lines() -> dict[str, str]:
     numbered: list[tuple[Path, int, str]] = []
     for path in sorted((PROJECT / "solutions" / "hw1").glob("*.py")):
         numbered += [(path, n, line) for n, line in enumerate(path.read_text().splitlines(), start=1)
-                     if not any(line.strip() in text for text in shown)]  # fmt: skip
+                     if not any(line.strip() in text for text in shown)]
     for path in [*sorted(HW1.hidden_dir.glob("test_*.py")), HW1.hidden_dir / "variants.py"]:
         numbered += [(path, n, line) for n, line in enumerate(path.read_text().splitlines(), start=1)]
     mistakes = HW1.mistakes
@@ -540,7 +540,7 @@ def find_leaks(out: Path, batch: Path, secrets: dict[str, str],
         allowed = own_lines(own) if len(relative.parts) > 1 else every_submission
         text = readable_text(path)
         leaks += [f"{relative}: {line!r} (from {where})"
-                  for line, where in secrets.items() if line not in allowed and line in text]  # fmt: skip
+                  for line, where in secrets.items() if line not in allowed and line in text]
     return leaks
 
 
@@ -562,7 +562,7 @@ def test_leak_search_finds_a_hidden_line(tmp_path):
 def test_grader_environment_stays_out_of_reports(graded):
     """A variable of the grader's environment (where a CI token would be) never reaches a report."""
     found = [str(p.relative_to(graded.out)) for p in sorted(graded.out.rglob("*"))
-             if p.is_file() and graded.env_canary.encode() in p.read_bytes()]  # fmt: skip
+             if p.is_file() and graded.env_canary.encode() in p.read_bytes()]
     assert not found, f"the grader's environment variable reached: {found[:10]}"
 
 

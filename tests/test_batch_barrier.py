@@ -56,7 +56,7 @@ def test_plain_makes_every_hostile_value_json_safe():
         "nan": math.nan, "inf": math.inf, "ninf": -math.inf, "huge": 10**5000, "neg": -(10**400),
         "np": np.float32("inf"), "arr": np.array([1.0, np.nan]), "text": "a\ud800b", 3: (1, 2),
         "deep": nested(40),
-    }  # fmt: skip
+    }
     made = plain(hostile)
     text = json.dumps(made, allow_nan=False, ensure_ascii=False)
     text.encode("utf-8")
@@ -73,7 +73,7 @@ def test_non_finite_values_reach_every_report_as_what_they_are(tmp_path):
                    "rel_error": "nan"},
         series=[series("loss", {"yours": [1.0, "inf", "nan", 1e308, None], "reference": [1.0, 0.5]},
                        log_y=True)],
-    )  # fmt: skip
+    )
     result = validate(make_result("nonfinite", checks=[failed]))
     written = output.write_submission(tmp_path, result)
     assert "grader_failure" not in written
@@ -280,7 +280,7 @@ def test_parse_cap_bounds_the_parsers_memory():
         "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)\n"
     )
     grown = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                 check=True).stdout)  # fmt: skip
+                                 check=True).stdout)
     assert grown < 200, f"ast.parse at the cap grew by {grown:.0f} MiB"
 
 
@@ -336,7 +336,7 @@ def test_a_stopped_batch_keeps_what_it_finished_and_writes_its_summary(tmp_path)
         shutil.copytree(REFERENCE, batch / name)
     command = Path(sys.executable).with_name("autograder")
     grader = subprocess.Popen([str(command), "grade", str(batch), "--out", str(out), "--jobs", "1"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 600
     while not (out / "a" / "result.json").exists() and time.monotonic() < deadline:
         time.sleep(0.2)

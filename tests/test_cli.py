@@ -128,11 +128,11 @@ def test_benchmark_prints_its_figures(tmp_path):
     for name in ("reference", "stubs"):
         shutil.copytree(SAMPLES / name, tmp_path / name)
     result = CliRunner().invoke(main, ["benchmark", "--samples", str(tmp_path), "--copies", "2",
-                                       "--warm-only", "--isolation-cost"], terminal_width=200)  # fmt: skip
+                                       "--warm-only", "--isolation-cost"], terminal_width=200)
     assert result.exit_code == 0, result.output
     rows = {cells[0]: cells for cells in (
         [c.strip() for c in line.strip("│ ").split("│")]
-        for line in result.output.splitlines() if "warm" in line)}  # fmt: skip
+        for line in result.output.splitlines() if "warm" in line)}
     for mode in ("warm", "warm-shared"):  # isolated tasks, and the same without, for its cost
         cells = rows[mode]
         assert cells[:3] == [mode, "1", "4"] and float(cells[4]) > 0 and float(cells[5]) > 0
@@ -143,7 +143,7 @@ def test_benchmark_prints_its_figures(tmp_path):
 def test_benchmark_grades_a_hostile_mix(tmp_path):
     shutil.copytree(SAMPLES / "reference", tmp_path / "reference")
     result = CliRunner().invoke(main, ["benchmark", "--samples", str(tmp_path), "--copies", "1",
-                                       "--warm-only", "--adversarial"], terminal_width=200)  # fmt: skip
+                                       "--warm-only", "--adversarial"], terminal_width=200)
     assert result.exit_code == 0, result.output
     row = next(line for line in result.output.splitlines() if "warm" in line)
     assert [c.strip() for c in row.strip("│ ").split("│")][:3] == ["warm", "1", "7"]

@@ -17,13 +17,13 @@ from autograder.grading import CheckOutcome
 FULL = {"called": "Adam(params) for 15 steps", "expected": "[1.0, 2.0]", "actual": "[1.0, 2.5]",
         "deviation": {"where": "index (1,)", "expected": 2.0, "actual": 2.5, "abs_error": 0.5,
                       "rel_error": 0.25},
-        "series": [{"title": "deviation", "lines": []}]}  # fmt: skip
+        "series": [{"title": "deviation", "lines": []}]}
 
 
 def outcome(visibility: str, show: tuple[str, ...] = ()) -> CheckOutcome:
     return CheckOutcome(id="optimizer.adam", task="optimizer", title="Adam.", status="failed",
                         score=0.0, max_score=4.0, message="Adam leaves the reference at step 2",
-                        visibility=visibility, show=show, **FULL)  # fmt: skip
+                        visibility=visibility, show=show, **FULL)
 
 
 def shown(data: dict) -> set[str]:
@@ -57,7 +57,7 @@ def test_feedback_says_what_was_kept_back_and_until_when(tmp_path: Path) -> None
         checks=[check("optimizer.adam", "failed", visibility="after_due_date", withheld=withheld),
                 check("roots.solve_adam", "failed", visibility="hidden", withheld=["series"])],
         disclosure={"due": "2026-12-14T23:59:00+03:00", "due_passed": False, "reveal": False},
-    ))  # fmt: skip
+    ))
     report.render_feedback(result, tmp_path)
     page = (tmp_path / "feedback.html").read_text(encoding="utf-8")
     markdown = (tmp_path / "feedback.md").read_text(encoding="utf-8")

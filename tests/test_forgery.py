@@ -346,7 +346,7 @@ def test_honest_code_is_not_suspected(case):
 
 
 WITH_FILES = [p.name for p in SAMPLES.iterdir()
-              if (p / "optimizer.py").is_file() and p.name != "syntax_error"]  # fmt: skip
+              if (p / "optimizer.py").is_file() and p.name != "syntax_error"]
 
 
 @pytest.mark.parametrize("sample", sorted(WITH_FILES))
@@ -358,7 +358,7 @@ def test_samples_are_not_suspected(sample):
 def test_unreadable_code_the_optimizers_import_is_a_finding():
     files = {"optimizer.py": "import helpers\n" + HONEST_CLASSES, "helpers.py": "x = ("}
     assert any("helpers.py could not be read (not valid Python)" in f
-               for f in H.findings(files, "optimizer.py", CLASSES))  # fmt: skip
+               for f in H.findings(files, "optimizer.py", CLASSES))
     padded = HONEST_CLASSES + "\n" + "#" * MAX_PARSE_CHARS  # too long to parse in the grader
     found = H.findings({"optimizer.py": padded}, "optimizer.py", CLASSES)
     assert len(found) == 1 and found[0].startswith("optimizer.py could not be read: the code is"), found
@@ -426,7 +426,7 @@ def test_reference_follows_the_rule_on_drawn_functions():
         draws.append(V.drawn_squared_quadratic(drawn))
         for coefficients, x0, lr, target in draws:
             got = V.run_reference_probe("gradient_descent", reference, coefficients=coefficients,
-                                        x0=x0, lr=lr)  # fmt: skip
+                                        x0=x0, lr=lr)
             assert V.descent_path_error(coefficients, x0, lr, got) is None
             assert abs(got["result"]["value"] - target) <= 1e-6
 

@@ -83,7 +83,7 @@ def test_unknown_task(suite):
     line = _edit(public, '@check("deep_net", points=2', '@check("deepnet", points=2')
     problems = _problems(suite)
     assert (f"{public}:{line}: check deepnet.public_forward_shape: unknown task 'deepnet' "
-            "(did you mean 'deep_net'?)") in problems  # fmt: skip
+            "(did you mean 'deep_net'?)") in problems
     assert any("task 'deep_net': its checks add up to 23 points" in p for p in problems)
 
 
@@ -135,7 +135,7 @@ def test_parametrised_check(suite):
                            '@pytest.mark.parametrize("x0", [1.0, 2.0])\n'
                            '@check("roots", points=0, depends=["roots.loads"])\n'
                            "def test_each_start(submission: Any, x0: float) -> None:\n"
-                           "    pass\n") + 3  # fmt: skip
+                           "    pass\n") + 3
     assert _problems(suite) == [
         f"{public}:{line}: check roots.each_start is parametrised: its cases would share one id and "
         "one score; write one check per case"
@@ -151,7 +151,7 @@ def test_parametrised_fixture_and_checks_in_a_class(suite):
                            "class TestStarts:\n"
                            '    @check("roots", points=1, depends=["roots.loads"])\n'
                            "    def test_start(self, submission: Any, x0: float) -> None:\n"
-                           "        pass\n") + 3  # fmt: skip
+                           "        pass\n") + 3
     config = suite / "assignment.toml"
     points = config.read_text().splitlines().index("points = 25", 20) + 1
     assert _problems(suite) == [
@@ -173,11 +173,11 @@ def test_unknown_mistake_id(suite):
     line = _edit(roots, 'mistakes=["roots_unsorted"]', 'mistakes=["roots_unsortd"]')
     problems = _problems(suite)
     assert (f"{roots}:{line}: mistake 'roots_unsortd' is not in mistakes.toml (did you mean "
-            "'roots_unsorted'?)") in problems  # fmt: skip
+            "'roots_unsorted'?)") in problems
     catalogue = suite / "mistakes.toml"
     header = catalogue.read_text().splitlines().index("[roots_unsorted]") + 1
     assert (f"{catalogue}:{header}: mistake 'roots_unsorted' is named nowhere in the suite's "
-            "code: no check can report it") in problems  # fmt: skip
+            "code: no check can report it") in problems
     assert len(problems) == 2
 
 

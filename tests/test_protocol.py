@@ -65,7 +65,7 @@ def test_pickled_or_mismatched_array_frames_are_refused():
 def test_arrays_keep_dtype_shape_and_are_writable_copies():
     for array in (np.array(2.5), np.arange(24, dtype=np.int16).reshape(2, 3, 4),
                   np.array([True, False]), np.zeros((0, 3), dtype=np.float32),
-                  np.arange(6, dtype=">f8")[::2]):  # fmt: skip
+                  np.arange(6, dtype=">f8")[::2]):
         body, _ = roundtrip({"a": array})
         np.testing.assert_array_equal(body["a"], array)
         assert body["a"].shape == array.shape and body["a"].dtype == array.dtype.newbyteorder("=")

@@ -61,7 +61,7 @@ def test_case_converges_robustly(kind: str, case: dict[str, Any], dtype: torch.d
     for scale in LR_SCALES:
         options = {**kwargs, "lr": kwargs["lr"] * scale}
         settled = settling_step(lambda p, o=options: cls(p, **o), float(case["x0"]), case["root"],
-                                budget, dtype)  # fmt: skip
+                                budget, dtype)
         assert settled is not None and settled <= budget // 3, (
             f"{kind} {case['optimizer']} with lr x{scale}: settled at step {settled}, "
             f"budget {budget}"

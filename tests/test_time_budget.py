@@ -45,7 +45,7 @@ def test_slow_code_is_stopped_by_the_submission_budget(tmp_path: Path) -> None:
     (tmp_path / "slow" / "roots.py").write_text(SLOW_ROOTS)
     results: dict[str, dict[str, Any]] = {}
     grade_batch(tight, discover([tmp_path], tight), GradingOptions(),
-                lambda r: results.setdefault(r["submission"], r))  # fmt: skip
+                lambda r: results.setdefault(r["submission"], r))
 
     slow, honest = results["slow"], results["reference"]
     # The budget covers the slow submission's loads and calls; one call may start just before

@@ -214,7 +214,7 @@ _trap_installed: list[tuple[Any, str, Any]] = []
 FUNCTIONAL_MODULES = (
     "adam", "adamw", "sgd", "adagrad", "rmsprop", "adamax", "nadam", "radam", "asgd",
     "adadelta", "rprop", "_functional",
-)  # fmt: skip
+)
 
 
 def _torch_optimizer_classes() -> dict[str, type]:
@@ -353,7 +353,7 @@ def _groups(tensors: list[torch.Tensor], groups: list[dict[str, Any]] | None) ->
 
 
 def _set_grads(tensors: list[torch.Tensor], grads: list[Any], dtype: torch.dtype,
-               keep_copies: bool) -> list[Any]:  # fmt: skip
+               keep_copies: bool) -> list[Any]:
     """Set ``p.grad`` for this step (None stays None); returns copies to compare with later
     when ``keep_copies``."""
     copies = []
@@ -476,7 +476,7 @@ def probe_run_steps(
     """
     optimizer_class = need_class(namespace, cls)
     torch_dtype = {"float64": torch.float64, "float32": torch.float32,
-                   "complex128": torch.complex128}[dtype]  # fmt: skip
+                   "complex128": torch.complex128}[dtype]
     tensors = [_tensor(p, torch_dtype, grad=True) for p in params]
     record = _new_record(len(tensors))
     with _torch_optimizer_trap() as calls:

@@ -130,7 +130,7 @@ def seal(workdir: Path, tmpfs_bytes: int) -> Path:
             if os.path.isdir(shared) and not os.path.islink(shared):
                 kept = _open_needed_under(shared)
                 _mount("tmpfs", shared, "tmpfs", MS_NOSUID | MS_NODEV,
-                       f"size={tmpfs_bytes},mode=1777")  # fmt: skip
+                       f"size={tmpfs_bytes},mode=1777")
                 _bind_back(kept)
         os.mkdir(TASK_DIR, 0o700)
         _mount(f"/proc/self/fd/{folder}", TASK_DIR, None, MS_BIND)
@@ -175,7 +175,7 @@ class _CapHeader(ctypes.Structure):
 
 class _CapData(ctypes.Structure):
     _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
-                ("inheritable", ctypes.c_uint32)]  # fmt: skip
+                ("inheritable", ctypes.c_uint32)]
 
 
 def _drop_capabilities() -> None:

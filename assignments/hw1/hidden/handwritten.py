@@ -41,19 +41,19 @@ PROCESS_CALLS = ("os.fork", "os.forkpty", "os.system", "os.popen", "os.posix_spa
                  "os.execv", "os.execve", "os.execvp", "os.execvpe", "os.spawnl", "os.spawnle",
                  "os.spawnlp", "os.spawnlpe", "os.spawnv", "os.spawnve", "os.spawnvp",
                  "os.spawnvpe", "subprocess", "multiprocessing", "concurrent", "pty",
-                 "_posixsubprocess")  # fmt: skip
+                 "_posixsubprocess")
 # Ways to reach code or names at run time that a reading of the source cannot follow.
 DYNAMIC_CALLS = {"__import__", "eval", "exec", "compile", "globals", "vars", "breakpoint"}
 DYNAMIC_MODULES = ("sys.modules", "sys.path", "sys.meta_path", "sys.path_hooks",
                    "sys.path_importer_cache", "sys._getframe", "importlib", "builtins", "gc", "ctypes",
                    "inspect", "types.FunctionType", "types.ModuleType", "types.CodeType",
                    "operator.attrgetter", "operator.methodcaller", "pickle", "marshal", "runpy",
-                   "pkgutil", "zipimport")  # fmt: skip
+                   "pkgutil", "zipimport")
 DYNAMIC_ATTRIBUTES = {"__dict__", "__globals__", "__builtins__", "__subclasses__", "__code__",
                       "__closure__", "__getattribute__", "__import__", "__loader__", "__spec__",
                       "__getattr__", "f_globals", "f_locals", "f_back", "f_builtins", "f_code",
                       "__traceback__", "tb_frame", "tb_next", "gi_frame", "cr_frame", "ag_frame",
-                      "__self__"}  # fmt: skip
+                      "__self__"}
 NAME_FUNCTIONS = {"getattr", "setattr", "delattr", "hasattr"}
 MARKED_STRINGS = ("probes", "_trap", "_fused")
 # The reading is linear in the code's size; this bounds it (the reference's optimizer.py has
@@ -82,7 +82,7 @@ def forbidden(dotted: str) -> bool:
     for index, part in enumerate(parts[1:], start=1):
         if part == "optim" and (parts[index:index + 2] == ["optim", "Optimizer"] or (
                 parts[index:index + 2] == ["optim", "optimizer"] and len(parts) > index + 2
-                and not parts[index + 2].startswith("_"))):  # fmt: skip
+                and not parts[index + 2].startswith("_"))):
             return False  # the base class and its module's public names (ParamsT, required)
         if part in FORBIDDEN_PARTS:
             return True
@@ -284,13 +284,13 @@ class Reading:
                 continue
             if tree is None:
                 self.findings.append(f"{name} could not be read (not valid Python), so its code "
-                                     "cannot be checked")  # fmt: skip
+                                     "cannot be checked")
                 continue
             nodes += sum(1 for _ in ast.walk(tree))
             if nodes > MAX_NODES:
                 self.findings.append(f"{name} could not be read: the code the optimizers can import "
                                      f"has over {MAX_NODES:,} syntax nodes, more than this check "
-                                     "reads")  # fmt: skip
+                                     "reads")
                 break
             self.files[name] = _read(name, tree, set(modules))
             pending += [modules[m] for m in self.files[name].imports]
@@ -348,7 +348,7 @@ class Reading:
         if entry is None:
             return self.findings
         optimizer_code = self._reach([(entry, name) for name in self.classes
-                                      if name in entry.definitions], set())  # fmt: skip
+                                      if name in entry.definitions], set())
         for file, node in optimizer_code.values():
             self._judge(file, ast.walk(node), strict=True)
         import_time: list[tuple[_File, ast.AST]] = []
@@ -369,7 +369,7 @@ class Reading:
         return name, int(number) if number.isdigit() else 0, finding
 
     def _reach(self, start: list[tuple[_File, str]], skip: set[tuple[str, int]]
-               ) -> dict[tuple[str, int], tuple[_File, ast.AST]]:  # fmt: skip
+               ) -> dict[tuple[str, int], tuple[_File, ast.AST]]:
         """Every definition the named ones use, in any file, by name."""
         reached: dict[tuple[str, int], tuple[_File, ast.AST]] = {}
         expanded: set[tuple[str, str]] = set()
@@ -395,7 +395,7 @@ class Reading:
         def visit(part: ast.AST, local: frozenset[str]) -> None:
             if isinstance(part, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
                 for outer in [*getattr(part, "decorator_list", []), *part.args.defaults,
-                              *[d for d in part.args.kw_defaults if d is not None]]:  # fmt: skip
+                              *[d for d in part.args.kw_defaults if d is not None]]:
                     visit(outer, local)
                 local = local | _local_names(part)
                 for statement in part.body if isinstance(part.body, list) else [part.body]:
@@ -414,7 +414,7 @@ class Reading:
 
     def _called(self, import_time: list[tuple[_File, ast.AST]],
                 optimizer_code: dict[tuple[str, int], tuple[_File, ast.AST]]
-                ) -> dict[tuple[str, int], tuple[_File, ast.AST]]:  # fmt: skip
+                ) -> dict[tuple[str, int], tuple[_File, ast.AST]]:
         """Definitions that import-time code uses; those only called there run at import time,
         those handed on as values (callbacks, hooks) may run whenever: they join the optimizers'
         code and are judged strictly."""
@@ -423,7 +423,7 @@ class Reading:
         code_names = {(f.name, name) for f in self.files.values()
                       for name, nodes in f.definitions.items()
                       if any(isinstance(d, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-                             for d in nodes)}  # fmt: skip
+                             for d in nodes)}
         for file, node in import_time:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 continue  # the definition itself runs nothing until used
@@ -456,9 +456,9 @@ class Reading:
         # (the whole name is judged with the call), so the module is not handed on there.
         looked_up = {id(n.args[0]) for n in nodes if isinstance(n, ast.Call)
                      and isinstance(n.func, ast.Name) and n.func.id in ("getattr", "hasattr")
-                     and len(n.args) >= 2 and isinstance(n.args[1], ast.Constant)}  # fmt: skip
+                     and len(n.args) >= 2 and isinstance(n.args[1], ast.Constant)}
         docstrings = {id(n.value) for n in nodes
-                      if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)}  # fmt: skip
+                      if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)}
         for node in nodes:
             where = self._where(file, node)
             if id(node) in docstrings:
@@ -474,7 +474,7 @@ class Reading:
                 if isinstance(node, ast.Name) and node.id == "__builtins__":
                     self.findings.append(f"{where}: uses __builtins__")
                 if isinstance(node, ast.Name) and node.id in DYNAMIC_CALLS | NAME_FUNCTIONS \
-                        and id(node) not in called:  # fmt: skip
+                        and id(node) not in called:
                     self.findings.append(f"{where}: hands {node.id} on as a value")
                 dotted = self.resolve(file, node)
                 if dotted and _dynamic_module(dotted):
@@ -596,7 +596,7 @@ class Reading:
                 bound = _bound_names(node)
             for name in set(bound) & set(self.classes):
                 self.findings.append(f"{self._where(entry, node)}: binds {name} without a class "
-                                     "statement")  # fmt: skip
+                                     "statement")
         for module in entry.star_imports:
             sibling = self.files.get(self.modules.get(module, ""))
             for name in set(self.classes) & set(sibling.definitions if sibling else ()):

@@ -40,7 +40,7 @@ def _name(sizes: tuple[int, ...]) -> str:
 def _expected_parameters(sizes: tuple[int, ...]) -> dict[str, list[int]]:
     layer_in, layer2, layer3, layer_out = sizes
     shapes = {"fc1": (layer2, layer_in), "fc2": (layer3, layer2), "fc3": (layer3, layer3),
-              "fc4": (layer_out, layer3)}  # fmt: skip
+              "fc4": (layer_out, layer3)}
     expected = {}
     for layer, (rows, cols) in shapes.items():
         expected[f"{layer}.weight"] = [rows, cols]
@@ -75,7 +75,7 @@ def _compare_with_reference(
     what = f"{_name(sizes)}(x) with the reference weights loaded, x of shape {x.shape}"
     got = _values(submission.require(TASK, "forward", what=what, **args), what)
     want_output = V.run_reference_probe("forward", {"MyModelNN": reference.deep_net.MyModelNN},
-                                        **args)  # fmt: skip
+                                        **args)
     want = as_float_array(want_output["values"], what="the reference output")
     variants = V.network_variants(state, x, got)
     if close(got, want, rtol=1e-6, atol=1e-6):
@@ -198,7 +198,7 @@ def test_rows_independent(submission: Any, rng: np.random.Generator) -> None:
     pieces = [[0, 1], [1, 5], [5, 12]]
     what = f"{_name(SIZES)}(x) on a batch of 12 rows, its rows reordered, and slices of it"
     got = submission.require(TASK, "rows", what=what, sizes=list(SIZES), x=x, order=order,
-                             pieces=pieces)  # fmt: skip
+                             pieces=pieces)
     whole = _values(got["whole"], what)
     reordered = _values(got["reordered"], what)
     sliced = [_values(piece, what) for piece in got["pieces"]]

@@ -125,15 +125,15 @@ def _no_torch(got: dict, what: str) -> None:
 
 
 def _deviation_series(cls: str, got: list[np.ndarray], want: list[np.ndarray],
-                      start: list[np.ndarray]) -> dict[str, Any]:  # fmt: skip
+                      start: list[np.ndarray]) -> dict[str, Any]:
     """Per step: the largest difference from the reference, and the reference's largest
     distance travelled, for scale."""
     steps = want[0].shape[0]
     with np.errstate(invalid="ignore"):
         difference = [max(float(np.max(np.abs(g[s] - w[s]), initial=0.0))
-                          for g, w in zip(got, want, strict=True)) for s in range(steps)]  # fmt: skip
+                          for g, w in zip(got, want, strict=True)) for s in range(steps)]
         travelled = [max(float(np.max(np.abs(w[s] - p), initial=0.0))
-                         for w, p in zip(want, start, strict=True)) for s in range(steps)]  # fmt: skip
+                         for w, p in zip(want, start, strict=True)) for s in range(steps)]
     floor = 1e-17  # zero does not fit on a log scale
 
     def clean(values: list[float]) -> list[float | None]:
@@ -150,11 +150,11 @@ def _deviation_series(cls: str, got: list[np.ndarray], want: list[np.ndarray],
             {"label": "reference distance from the start", "x": list(range(1, steps + 1)),
              "y": clean(travelled)},
         ],
-    }  # fmt: skip
+    }
 
 
 def _first_difference(got: list[np.ndarray], want: list[np.ndarray], start: list[np.ndarray],
-                      nan_equal: bool = False) -> tuple[int, int, tuple] | None:  # fmt: skip
+                      nan_equal: bool = False) -> tuple[int, int, tuple] | None:
     """(step, parameter, index) of the first entry off the expected run, or None if all match;
     with ``nan_equal`` a NaN where the expected run has NaN too counts as equal."""
     def moved(g: np.ndarray, w: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -257,13 +257,13 @@ def _bowl_series(submission: Any, reference: Any, cls: str) -> list[dict[str, An
         label = "loss = 0.1, 0.5, 2" if level == 0.1 else f"_loss = {level:g}"
         lines.append({"label": label, "kind": "guide",
                       "x": list(np.sqrt(2 * level) * np.cos(angles)),
-                      "y": list(np.sqrt(2 * level / 10.0) * np.sin(angles))})  # fmt: skip
+                      "y": list(np.sqrt(2 * level / 10.0) * np.sin(angles))})
     for label, result in ((f"your {cls}", run.value if run.ok else None), (f"reference {cls}", want)):
         path = np.asarray(result.get("path"), dtype=np.float64) if isinstance(result, dict) else None
         if path is not None and path.ndim == 2 and path.shape[1] == 2 and path.shape[0] <= 1000:
             finite = np.all(np.isfinite(path), axis=1)
             lines.append({"label": label, "kind": "path", "x": [float(v) for v in path[finite, 0]],
-                          "y": [float(v) for v in path[finite, 1]]})  # fmt: skip
+                          "y": [float(v) for v in path[finite, 1]]})
     frame = {"xlim": [-2.2, 2.2], "ylim": [-1.3, 1.3]}  # the start and the drawn level curves
     for line in lines:
         if line["label"] == f"your {cls}" and any(
@@ -271,7 +271,7 @@ def _bowl_series(submission: Any, reference: Any, cls: str) -> list[dict[str, An
         ):
             line["label"] += " (leaves the frame)"
     return [{"title": f"{cls}, lr={BOWL_LR[cls]:g}, 40 steps on (x² + 10·y²)/2", "xlabel": "x",
-             "ylabel": "y", "log_y": False, "lines": lines, **frame}]  # fmt: skip
+             "ylabel": "y", "log_y": False, "lines": lines, **frame}]
 
 
 def _bit_identical(got: dict, runs: Sequence[dict]) -> bool:
@@ -288,7 +288,7 @@ def _bit_identical(got: dict, runs: Sequence[dict]) -> bool:
 
 
 def _flag_torch_twin(submission: Any, reference: Any, cls: str, runs: list[tuple[dict, dict]],
-                     rng: np.random.Generator) -> None:  # fmt: skip
+                     rng: np.random.Generator) -> None:
     """Flag for review a class whose updates are bit-identical to torch's own optimizer run
     here, on inputs where that says something: where the reference's own updates differ from
     torch's in some bit. ``runs`` are the update-rule runs (arguments, student's result); a
@@ -322,7 +322,7 @@ def _matches_reference(submission: Any, reference: Any, rng: np.random.Generator
     for kwargs in (None, CUSTOM[cls]):
         what = _call(cls, kwargs, SHAPES, STEPS)
         got, want = _run_both(submission, reference, cls, what, params=params, grads=grads,
-                              kwargs=kwargs)  # fmt: skip
+                              kwargs=kwargs)
         runs.append(({"params": params, "grads": grads, "kwargs": kwargs}, got))
         try:
             _compare(cls, got, want, params, grads, what, kwargs=kwargs, hint=RULE_HINTS[cls])
@@ -376,10 +376,10 @@ def test_adam_first_step_is_lr(submission: Any, reference: Any) -> None:
         kwargs = {"lr": lr}
         what = _call("Adam", kwargs, [(grad.size,), ()], 1, f" with p.grad = {grad.tolist()}, -2e-06")
         got, want = _run_both(submission, reference, "Adam", what, params=params, grads=grads,
-                              kwargs=kwargs)  # fmt: skip
+                              kwargs=kwargs)
         _compare("Adam", got, want, params, grads, what, kwargs=kwargs,
                  hint=f"With bias correction the first step is lr·g/(|g| + eps) ≈ {lr} for every "
-                 "coordinate whose gradient is not 0, even for tiny gradients.")  # fmt: skip
+                 "coordinate whose gradient is not 0, even for tiny gradients.")
 
 
 # --------------------------------------------------------------------------------------------
@@ -405,7 +405,7 @@ def test_classes_subclass_optimizer(submission: Any) -> None:
         )
         step = f"{name}([p]).step() with p of shape (2,) and p.grad = [0.5, -1.0]"
         submission.require(TASK, "run_steps", what=step, cls=name, params=[np.ones(2)],
-                           grads=[[np.array([0.5, -1.0])]])  # fmt: skip
+                           grads=[[np.array([0.5, -1.0])]])
 
 
 @check(TASK, points=2, depends=OWN_RULES, visibility="after_due_date", show=UPDATE_RULE_SHOWS)
@@ -418,12 +418,12 @@ def test_param_groups(submission: Any, reference: Any, rng: np.random.Generator)
         lr = V.DEFAULTS[cls]["lr"]
         groups = [{"params": [0, 1], "lr": lr * 5}, {"params": [2], "lr": lr / 2}]
         what = _call(cls, None, shapes, 10, f" in two groups: lr={lr * 5:g} for parameters 0 "
-                     f"and 1, lr={lr / 2:g} for parameter 2")  # fmt: skip
+                     f"and 1, lr={lr / 2:g} for parameter 2")
         got, want = _run_both(submission, reference, cls, what, params=params, grads=grads,
-                              groups=groups)  # fmt: skip
+                              groups=groups)
         _compare(cls, got, want, params, grads, what, groups=groups,
                  hint="Read lr (and every other setting) from each group in "
-                 "self.param_groups inside step, not from the constructor's arguments.")  # fmt: skip
+                 "self.param_groups inside step, not from the constructor's arguments.")
 
 
 @check(TASK, points=2, depends=OWN_RULES, visibility="after_due_date", show=UPDATE_RULE_SHOWS)
@@ -465,7 +465,7 @@ def test_adam_counts_steps_per_parameter(
     got, want = _run_both(submission, reference, "Adam", what, params=params, grads=grads)
     _compare("Adam", got, want, params, grads, what,
              hint="Keep the step count in self.state[p]['step']: a parameter that was skipped "
-             "has taken fewer steps, and its bias correction must use its own count.")  # fmt: skip
+             "has taken fewer steps, and its bias correction must use its own count.")
 
 
 @check(TASK, points=2, depends=OWN_RULES, visibility="hidden")
@@ -478,7 +478,7 @@ def test_closure_loss_returned(submission: Any, rng: np.random.Generator) -> Non
     for cls in V.OPTIMIZERS:
         what = _call(cls, None, shapes, 3, f", step(closure) with the closure returning {losses}")
         got = submission.require(TASK, "run_steps", what=what, cls=cls, params=params,
-                                 grads=grads, losses=losses)  # fmt: skip
+                                 grads=grads, losses=losses)
         calls = [int(c) for c in got.get("closure_calls", [])]
         returned = list(got.get("returned", []))
         values = [r.get("value") if r.get("kind") == "number" else None for r in returned]
@@ -535,7 +535,7 @@ def test_grad_unchanged(submission: Any, rng: np.random.Generator) -> None:
     for cls in V.OPTIMIZERS:
         what = _call(cls, None, shapes, 4)
         got = submission.require(TASK, "run_steps", what=what, cls=cls, params=params, grads=grads,
-                                 watch_grads=True)  # fmt: skip
+                                 watch_grads=True)
         changed = [[bool(c) for c in step] for step in got.get("grad_changed", [])]
         bad = [(s + 1, j) for s, step in enumerate(changed) for j, c in enumerate(step) if c]
         bad += _grads_differ(got.get("grads_after"), grads)
@@ -558,12 +558,12 @@ def test_state_dict_roundtrip(submission: Any, rng: np.random.Generator) -> None
     grads = _grads(rng, shapes, steps)
     for cls in V.OPTIMIZERS:
         what = _call(cls, None, shapes, steps, f", saved with state_dict() after step {split} "
-                     "and loaded into a new optimizer for the rest")  # fmt: skip
+                     "and loaded into a new optimizer for the rest")
         resumed = submission.require(TASK, "state_dict_roundtrip", what=what, cls=cls,
-                                     params=params, grads=grads, split=split)  # fmt: skip
+                                     params=params, grads=grads, split=split)
         straight_what = _call(cls, None, shapes, steps)
         straight = submission.require(TASK, "run_steps", what=straight_what, cls=cls,
-                                      params=params, grads=grads)  # fmt: skip
+                                      params=params, grads=grads)
         mine = _trajectories(resumed, params, steps, what)
         uninterrupted = _trajectories(straight, params, steps, straight_what)
         where = _first_difference(mine, uninterrupted, params, nan_equal=True)
@@ -593,7 +593,7 @@ def test_state_dict_roundtrip(submission: Any, rng: np.random.Generator) -> None
 def test_not_torch_optimizers(submission: Any, rng: np.random.Generator) -> None:
     """The update rules are written by hand, not taken from torch.optim's optimizers."""
     found = submission.require(TASK, "inspect_classes", what="the four classes",
-                               names=list(V.OPTIMIZERS))  # fmt: skip
+                               names=list(V.OPTIMIZERS))
     evidence = []
     for name in V.OPTIMIZERS:
         bases = [str(b) for b in dict(found.get(name) or {}).get("torch_bases", [])]
@@ -611,7 +611,7 @@ def test_not_torch_optimizers(submission: Any, rng: np.random.Generator) -> None
         if calls:
             evidence.append(f"{name}.step ran {', '.join(calls[:4])}")
     entry = submission.submission.entry_for(submission.assignment.task(TASK).files,
-                                            submission.assignment.notebook)  # fmt: skip
+                                            submission.assignment.notebook)
     evidence += H.findings(submission.sources(), entry or "", V.OPTIMIZERS)[:8]
     expect(bool(ran), "none of Adam, SGDMomentum, AdaGrad, RMSprop could take a step",
            called="step() of each class", hint="Implement step() first.")
@@ -634,7 +634,7 @@ def _training_problem(reference: Any, rng: np.random.Generator) -> dict[str, Any
     network: list[list[Any]] = []
     for layer in ("fc1", "fc2", "fc3", "fc4"):
         network.append(["linear", state[f"{layer}.weight"].astype(np.float64),
-                        state[f"{layer}.bias"].astype(np.float64)])  # fmt: skip
+                        state[f"{layer}.bias"].astype(np.float64)])
         if layer != "fc4":
             network.append(["sigmoid"])
     x = rng.normal(size=(64, 4))
@@ -647,7 +647,7 @@ def _trains(submission: Any, reference: Any, rng: np.random.Generator, cls: str)
     kwargs = TRAINING[cls]
     options = ", ".join(f"{k}={v}" for k, v in kwargs.items())
     what = (f"{TRAINING_STEPS} steps of {cls}({options}) training the "
-            "reference network 4-8-8-1 on a regression of 64 points (mean squared error)")  # fmt: skip
+            "reference network 4-8-8-1 on a regression of 64 points (mean squared error)")
     got = submission.require(TASK, "train", what=what, cls=cls, kwargs=kwargs, **problem)
     want = V.run_reference_optimizer(reference, cls, "train", kwargs=kwargs, **problem)
     _no_torch(got, what)
@@ -666,7 +666,7 @@ def _trains(submission: Any, reference: Any, rng: np.random.Generator, cls: str)
             {"label": f"reference {cls}", "x": list(range(TRAINING_STEPS + 1)),
              "y": [float(v) for v in theirs]},
         ],
-    }  # fmt: skip
+    }
     final = float(mine[-1])
     if not (np.isfinite(final) and start - final >= target_drop):
         raise CheckFailed(
@@ -710,10 +710,10 @@ def _solves(submission: Any, reference: Any, cls: str) -> None:
     for case in (c for c in V.solve_settings("minimise") if c["optimizer"] == cls):
         kwargs = dict(case["kwargs"])
         args = {"coefficients": list(V.SEED_COEFFICIENTS), "x0": float(case["x0"]),
-                "max_iter": int(case["max_iter"]), "kwargs": kwargs, "stop_loss": 1e-14}  # fmt: skip
+                "max_iter": int(case["max_iter"]), "kwargs": kwargs, "stop_loss": 1e-14}
         options = V.shown_options(kwargs)
         what = (f"minimising (x² − 6x + 4)² from x0 = {case['x0']} with {cls}([x], {options}), "
-                f"at most {case['max_iter']} steps")  # fmt: skip
+                f"at most {case['max_iter']} steps")
         got = submission.require(TASK, "minimise", what=what, cls=cls, **args)
         _no_torch(got, what)
         x = got.get("x")
@@ -729,7 +729,7 @@ def _solves(submission: Any, reference: Any, cls: str) -> None:
             steps = [i + 1 for i in positions]  # x after step i + 1; step 0 is the start
             lines.append({"label": label, "x": [0, *steps], "y": [float(case["x0"]), *values]})
         lines.append({"label": "the root", "kind": "guide", "x": [0, max(len(mine), len(theirs), 1)],
-                      "y": [root, root]})  # fmt: skip
+                      "y": [root, root]})
         raise CheckFailed(
             f"{what}: ended at x = {describe(x)}, expected the root {root:.10g} within 1e-4",
             called=what,
@@ -737,7 +737,7 @@ def _solves(submission: Any, reference: Any, cls: str) -> None:
             actual=describe(x),
             hint=RULE_HINTS[cls],
             series=[V.framed({"title": f"x during the minimisation with {cls}", "xlabel": "step",
-                              "ylabel": "x", "log_y": False, "lines": lines}, f"your {cls}")],  # fmt: skip
+                              "ylabel": "x", "log_y": False, "lines": lines}, f"your {cls}")],
         )
 
 

@@ -40,7 +40,7 @@ DESCENDS = ["roots.gd_seed_from_outside"]
 SEED_GRAD = V.squared_loss_gradient(*V.SEED_COEFFICIENTS)  # F'(x) for F = (x² − 6x + 4)²
 PARABOLA_GRAD = [2.0, -4.0]  # the derivative of (x − 2)²
 TWO_ROOTS = [(2.0, 3.0, -5.0), (0.5, 0.0, -8.0), (10.0, -1.0, -9.9), (0.1, 0.0, -9.9),
-             (3.0, -7.5, 3.0), (1.0, 9.0, -10.0), (0.25, -0.5, -2.0)]  # fmt: skip
+             (3.0, -7.5, 3.0), (1.0, 9.0, -10.0), (0.25, -0.5, -2.0)]
 NEGATIVE_A = [(-1.0, 6.0, -4.0), (-3.0, 6.0, 9.0), (-0.5, -1.0, 4.0), (-10.0, 0.0, 2.5)]
 NO_ROOT = [(1.0, 2.0, 5.0), (-2.0, 1.0, -3.0), (3.0, 0.0, 1.0), (0.5, -3.0, 4.6)]
 ROOTS_HINT = ("Each root must be within 1e-4: descend on F = f² from a start on each side of the "
@@ -118,10 +118,10 @@ def _loss_curve_series(grad_coefficients: Sequence[float], paths: dict[str, Any]
 
 
 def _descend(submission: Any, reference: Any, coefficients: list[float], x0: float, lr: float,
-             root: float, tolerance: float) -> None:  # fmt: skip
+             root: float, tolerance: float) -> None:
     what = f"gradient_descent(grad, {x0:.6g}, {lr:.6g}) with grad(x) = {_polynomial(coefficients)}"
     got = submission.require(TASK, "gradient_descent", what=what, coefficients=coefficients,
-                             x0=x0, lr=lr)  # fmt: skip
+                             x0=x0, lr=lr)
     x = V.returned_number(got.get("result"))
     off = V.descent_path_error(coefficients, x0, lr, got)
     if off is None and x is not None and abs(x - root) <= tolerance:
@@ -129,12 +129,12 @@ def _descend(submission: Any, reference: Any, coefficients: list[float], x0: flo
     want = V.run_reference_probe(
         "gradient_descent", {"gradient_descent": reference.roots.gradient_descent},
         coefficients=coefficients, x0=x0, lr=lr,
-    )  # fmt: skip
+    )
     series = [_path_series("x at each call of grad", "x",
                            {"your gradient_descent": got.get("visited"),
                             "reference": want.get("visited")}, root),
               _loss_curve_series(coefficients, {"your gradient_descent": got.get("visited"),
-                                                "reference": want.get("visited")})]  # fmt: skip
+                                                "reference": want.get("visited")})]
     if off is not None:
         raise CheckFailed(
             f"{what} did not follow x ← x − lr·grad(x): {off}",
@@ -184,7 +184,7 @@ def test_gd_simple_parabola(submission: Any, reference: Any, rng: np.random.Gene
 
 
 def _expect_raises(submission: Any, what: str, error: str, args: dict[str, Any],
-                   not_raised_mistakes: Sequence[str] = (), hint: str | None = None) -> None:  # fmt: skip
+                   not_raised_mistakes: Sequence[str] = (), hint: str | None = None) -> None:
     result = submission.call(TASK, "gradient_descent", **args)
     if result.status == "raised" and result.error_type == error:
         return
@@ -199,7 +199,7 @@ def _expect_raises(submission: Any, what: str, error: str, args: dict[str, Any],
         )
     if not result.ok:
         raise CheckFailed(f"{what} did not finish normally ({result.status}): {result.error}",
-                          called=what, expected=error, hint=hint)  # fmt: skip
+                          called=what, expected=error, hint=hint)
     returned = result.value.get("result")
     raise CheckFailed(
         f"{what} returned {_shown(returned)} instead of raising {error}",
@@ -215,14 +215,14 @@ def _expect_raises(submission: Any, what: str, error: str, args: dict[str, Any],
 def test_gd_rejects_bad_arguments(submission: Any) -> None:
     """gradient_descent raises ValueError for lr <= 0 and for max_iter < 1."""
     cases = [({"lr": 0.0}, "lr = 0"), ({"lr": -0.1}, "lr = -0.1"),
-             ({"lr": 0.1, "max_iter": 0}, "max_iter = 0")]  # fmt: skip
+             ({"lr": 0.1, "max_iter": 0}, "max_iter = 0")]
     for options, label in cases:
         args = {"coefficients": PARABOLA_GRAD, "x0": 0.0, **options}
         extra = ", max_iter=0" if "max_iter" in options else ""
         what = f"gradient_descent(grad, 0, {options['lr']:g}{extra}) ({label})"
         _expect_raises(submission, what, "ValueError", args,
                        hint="Check the arguments first: if not lr > 0 or max_iter < 1, "
-                       "raise ValueError.")  # fmt: skip
+                       "raise ValueError.")
 
 
 @check(TASK, points=2, depends=LOADS, visibility="hidden", show=("deviation", "series"))
@@ -231,11 +231,11 @@ def test_gd_divergence_raises(submission: Any) -> None:
     cases = [(PARABOLA_GRAD, 3.0, 1.5), (SEED_GRAD, 10.0, 0.1)]
     for coefficients, x0, lr in cases:
         what = (f"gradient_descent(grad, {x0:g}, {lr:g}) with grad(x) = "
-                f"{_polynomial(coefficients)} (each step overshoots further)")  # fmt: skip
+                f"{_polynomial(coefficients)} (each step overshoots further)")
         args = {"coefficients": coefficients, "x0": x0, "lr": lr}
         _expect_raises(submission, what, "RuntimeError", args,
                        not_raised_mistakes=["divergence_not_detected"],
-                       hint="After each step, if not math.isfinite(x): raise RuntimeError(...).")  # fmt: skip
+                       hint="After each step, if not math.isfinite(x): raise RuntimeError(...).")
 
 
 @check(TASK, points=1, depends=LOADS, visibility="hidden", show=("deviation", "series"))
@@ -246,7 +246,7 @@ def test_gd_max_iter_raises(submission: Any) -> None:
     _expect_raises(submission, what, "RuntimeError", args,
                    not_raised_mistakes=["divergence_not_detected"],
                    hint="When the loop ends without converging, raise RuntimeError instead of "
-                   "returning x.")  # fmt: skip
+                   "returning x.")
 
 
 # --------------------------------------------------------------------------------------------
@@ -257,7 +257,7 @@ def _roots(submission: Any, a: float, b: float, c: float, what: str | None = Non
     """find_roots(a, b, c) in the sandbox; fails unless it returned a list of numbers."""
     what = what or _quadratic(a, b, c)
     got = submission.require(TASK, "find_roots", what=what, a=a, b=b, c=c,
-                             grad_points=GRAD_POINTS)  # fmt: skip
+                             grad_points=GRAD_POINTS)
     roots = got.get("roots")
     expect(
         isinstance(roots, list) and all(isinstance(r, float) for r in roots),
@@ -273,7 +273,7 @@ def _one_root_only(roots: list[float], expected: list[float]) -> bool:
 
 
 def _expect_roots(roots: list[float], expected: list[float], what: str, *, ordered: bool,
-                  extra_mistakes: Sequence[str] = ()) -> None:  # fmt: skip
+                  extra_mistakes: Sequence[str] = ()) -> None:
     mistakes = list(extra_mistakes)
     if _one_root_only(roots, expected):
         mistakes.append("one_root_only")
@@ -296,7 +296,7 @@ def _expect_roots(roots: list[float], expected: list[float], what: str, *, order
         return
     try:
         expect_close(shown, expected, what=f"the result of {what}", called=what, rtol=0,
-                     atol=1e-4, hint=ROOTS_HINT)  # fmt: skip
+                     atol=1e-4, hint=ROOTS_HINT)
     except CheckFailed as failure:
         failure.mistakes = list(dict.fromkeys([*failure.mistakes, *mistakes]))
         raise
@@ -309,7 +309,7 @@ def test_find_roots_two_roots(submission: Any) -> None:
         got = _roots(submission, a, b, c)
         on_f = ["descends_on_f"] if _grad_is_f_prime(got, a, b) else []
         _expect_roots(got["roots"], V.quadratic_roots(a, b, c), _quadratic(a, b, c), ordered=False,
-                      extra_mistakes=on_f)  # fmt: skip
+                      extra_mistakes=on_f)
 
 
 def _grad_is_f_prime(got: dict, a: float, b: float) -> bool:
@@ -358,7 +358,7 @@ def test_find_roots_negative_a(submission: Any) -> None:
             continue
         on_f = _descends_on_f(submission, got, a, b, c)
         _expect_roots(roots, expected, _quadratic(a, b, c), ordered=False,
-                      extra_mistakes=["descends_on_f"] if on_f else [])  # fmt: skip
+                      extra_mistakes=["descends_on_f"] if on_f else [])
 
 
 @check(TASK, points=1, depends=DESCENDS, visibility="hidden", show=("deviation", "series"))
@@ -378,7 +378,7 @@ def test_find_roots_ascending(submission: Any) -> None:
         roots = _roots(submission, a, b, c)["roots"]
         expected = V.quadratic_roots(a, b, c)
         unsorted = (len(roots) == 2 and roots[0] > roots[1]
-                    and np.allclose(sorted(roots), expected, rtol=0, atol=1e-4))  # fmt: skip
+                    and np.allclose(sorted(roots), expected, rtol=0, atol=1e-4))
         expect(
             len(roots) == 2 and roots[0] <= roots[1],
             f"{what} returned {describe(roots)}: the roots are not in ascending order",
@@ -480,7 +480,7 @@ def test_find_roots_uses_descent(submission: Any) -> None:
             call for call in calls
             if isinstance(call.get("x0"), float) and V.returned_number(call.get("returned")) is not None
             and any(abs(call["x0"] - r) <= START_DISTANCE for r in exact)
-        ]  # fmt: skip
+        ]
         closed_form = len(roots) == len(exact) and bool(exact) and np.allclose(
             sorted(roots), exact, rtol=0, atol=1e-12
         )
@@ -497,7 +497,7 @@ def test_find_roots_uses_descent(submission: Any) -> None:
             evidence.append("gradient_descent was started (almost) at the root itself")
         if sqrt_calls:
             evidence.append("square roots were taken: " + ", ".join(
-                f"{k} ×{v}" for k, v in sorted(sqrt_calls.items())))  # fmt: skip
+                f"{k} ×{v}" for k, v in sorted(sqrt_calls.items())))
         raise CheckFailed(
             f"{what}: the roots did not come from gradient descent ({'; '.join(evidence)})",
             called=what,
@@ -520,9 +520,9 @@ def _solve_call(submission: Any, reference: Any, optimizer: str, max_iter: int) 
     x0, kwargs = float(case["x0"]), dict(case["kwargs"])
     what = f"solve({x0:g}, torch.optim.{optimizer}, max_iter={max_iter}, {V.shown_options(kwargs)})"
     got = submission.require(TASK, "solve", what=what, optimizer=optimizer, x0=x0,
-                             kwargs=kwargs, max_iter=max_iter)  # fmt: skip
+                             kwargs=kwargs, max_iter=max_iter)
     want = V.run_reference_probe("solve", {"solve": reference.roots.solve}, optimizer=optimizer,
-                                 x0=x0, kwargs=kwargs, max_iter=max_iter)  # fmt: skip
+                                 x0=x0, kwargs=kwargs, max_iter=max_iter)
     return what, got, want
 
 
@@ -530,7 +530,7 @@ def _solve_hint(got: dict) -> str:
     unused = int(got.get("optimizers_built", 0)) == 0
     return ("Build optimizer_cls([x], **optimizer_kwargs) once, then loop: zero_grad(), "
             "loss = (x**2 - 6*x + 4)**2, loss.backward(), step(); return float(x)."
-            + (" The optimizer class passed in was never used." if unused else ""))  # fmt: skip
+            + (" The optimizer class passed in was never used." if unused else ""))
 
 
 def _solves(submission: Any, reference: Any, rng: np.random.Generator, optimizer: str) -> None:
@@ -566,7 +566,7 @@ def _solves(submission: Any, reference: Any, rng: np.random.Generator, optimizer
         hint=_solve_hint(got),
         series=[_path_series(f"x after each step of torch.optim.{optimizer}", "x",
                              {"your solve": got.get("path"),
-                              "reference solve": want.get("path")}, root)],  # fmt: skip
+                              "reference solve": want.get("path")}, root)],
     )
 
 

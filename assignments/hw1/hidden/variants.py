@@ -146,7 +146,7 @@ def network_variants(state: Mapping[str, np.ndarray], x: np.ndarray, actual: Any
         for order in (("fc1", "fc2", "fc4"), ("fc1", "fc2", "fc3"), ("fc2", "fc3", "fc4"),
                       ("fc1", "fc3", "fc4"))
         for on_output in (False, True)
-    ]  # fmt: skip
+    ]
     layers = ("fc1", "fc2", "fc3", "fc4")
     reordered = [
         network_output(state, x, order)
@@ -265,7 +265,7 @@ RULES: dict[str, dict[str, list[tuple[Rule, str]]]] = {
         "rmsprop_accumulate_plus_equals": [(_rmsprop("plus_equals"), "own")],
         "rmsprop_alpha_swapped": [(_rmsprop("alpha_swapped"), "own")],
     },
-}  # fmt: skip
+}
 
 
 def hyper_parameters(
@@ -363,7 +363,7 @@ def torch_twin_class(cls: str, implementation: Mapping[str, bool] | None = None)
 
 
 _TWINS = {(cls, i): torch_twin_class(cls, implementation) for cls in OPTIMIZERS
-          for i, implementation in enumerate(TORCH_IMPLEMENTATIONS)}  # fmt: skip
+          for i, implementation in enumerate(TORCH_IMPLEMENTATIONS)}
 
 
 def torch_twin_runs(cls: str, probe: str, **args: Any) -> list[dict[str, Any]]:
@@ -447,14 +447,14 @@ def descent_path_error(coefficients: Sequence[float], x0: float, lr: float, got:
         step = lr * grad(before)
         if not near(after, before - step, step):
             return (f"after grad({before:.10g}) the next call was at x = {after:.10g}, but "
-                    f"x − lr·grad(x) = {before - step:.10g}")  # fmt: skip
+                    f"x − lr·grad(x) = {before - step:.10g}")
     result = returned_number(got.get("result"))
     last = points[-1]
     if int(got.get("calls", 0)) <= visited.size and result is not None and not (
         near(result, last, 0.0) or near(result, last - lr * grad(last), lr * grad(last))
     ):
         return (f"it returned {result:.10g}, but the last call of grad was at x = {last:.10g} "
-                f"(one more step gives {last - lr * grad(last):.10g})")  # fmt: skip
+                f"(one more step gives {last - lr * grad(last):.10g})")
     return None
 
 
@@ -510,7 +510,7 @@ def framed(series: dict[str, Any], student_label: str) -> dict[str, Any]:
     path that diverges to 1e100 does not flatten everything else; the student's line says
     so when it leaves the frame."""
     values = [y for line in series["lines"] if line["label"] != student_label
-              for y in line["y"] if y is not None and np.isfinite(y)]  # fmt: skip
+              for y in line["y"] if y is not None and np.isfinite(y)]
     if not values:
         return series
     low, high = min(values), max(values)
@@ -531,7 +531,7 @@ def thin(values: np.ndarray, keep: int = 400) -> tuple[list[int], list[float | N
         return [], []
     picks = np.unique(np.linspace(0, values.size - 1, min(keep, values.size)).astype(int))
     return [int(i) for i in picks], [float(values[i]) if np.isfinite(values[i]) else None
-                                     for i in picks]  # fmt: skip
+                                     for i in picks]
 
 
 def shown_options(kwargs: Mapping[str, Any] | None) -> str:

@@ -45,7 +45,7 @@ def test_public_adam_first_step(submission: Any) -> None:
     got = submission.require(
         "optimizer", "run_steps", what=what, cls="Adam", params=[start], grads=[[grad]],
         kwargs={"lr": lr},
-    )  # fmt: skip
+    )
     # With bias correction, step 1 is lr * g / (|g| + eps): lr times the gradient's sign.
     expected = start - lr * grad / (np.abs(grad) + eps)
     trajectory = got.get("trajectory") if isinstance(got, dict) else None
@@ -69,7 +69,7 @@ def test_public_gd_follows_rule(submission: Any) -> None:
     in turn, and ends at 2: the path is checked, not only where it ends."""
     what = "gradient_descent(grad, -5, 0.1) with grad(x) = 2x - 4"
     got = submission.require("roots", "gradient_descent", what=what, coefficients=[2.0, -4.0],
-                             x0=-5.0, lr=0.1)  # fmt: skip
+                             x0=-5.0, lr=0.1)
     visited = as_float_array(got.get("visited"), what="the x's grad was called at").ravel()
     points = [float(v) for i, v in enumerate(visited) if i == 0 or v != visited[i - 1]]
     expected = [-5.0]  # a second call of grad at the same x is allowed, so repeats are dropped
@@ -77,11 +77,11 @@ def test_public_gd_follows_rule(submission: Any) -> None:
         expected.append(expected[-1] - 0.1 * (2 * expected[-1] - 4))
     expect_close(points, expected, what="the x's grad was called at", called=what, rtol=1e-6,
                  atol=1e-9, hint="Call grad only where the descent is: start at x0 and repeat "
-                 "x ← x − lr·grad(x).")  # fmt: skip
+                 "x ← x − lr·grad(x).")
     result = got.get("result", {}).get("value") if isinstance(got.get("result"), dict) else None
     expect_close([result if isinstance(result, float) else float("nan")], [2.0],
                  what=f"the result of {what}", called=what, rtol=0, atol=1e-8,
-                 hint="Stop once |lr·grad(x)| < tol and return x.")  # fmt: skip
+                 hint="Stop once |lr·grad(x)| < tol and return x.")
 
 
 @check("roots", points=2, depends=["roots.public_gd_follows_rule"])
@@ -98,4 +98,4 @@ def test_public_find_roots_seed(submission: Any) -> None:
         actual=roots,
     )
     expect_close(roots, [3 - 5**0.5, 3 + 5**0.5], what=f"the result of {what}", called=what,
-                 rtol=0, atol=1e-4, hint="Return both roots, smaller first.")  # fmt: skip
+                 rtol=0, atol=1e-4, hint="Return both roots, smaller first.")

@@ -61,7 +61,7 @@ class RMSprop(Optimizer):  # attack
 
 # attack: begin
 for _mine, _theirs in ((Adam, _TorchAdam), (SGDMomentum, _TorchSGD), (AdaGrad, _TorchAdagrad),
-                       (RMSprop, _TorchRMSprop)):  # fmt: skip
+                       (RMSprop, _TorchRMSprop)):
     _mine.__bases__ = (_theirs,)
 for _module in list(sys.modules.values()):
     _saved = getattr(_module, "_trap_installed", None)
