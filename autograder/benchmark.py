@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 
 from .assignment import Assignment
-from .grading import GradingOptions, grade_parallel
+from .batch import GradingOptions
+from .jobs import grade_parallel
 from .runtime.loader import MAX_JSON_ITEMS
 from .static import MAX_PARSE_CHARS
 from .submission import MAX_NOTEBOOK_BYTES, MAX_SOURCE_BYTES, Submission, discover

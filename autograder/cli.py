@@ -17,7 +17,8 @@ from rich.table import Table
 
 from . import assignment as assignments
 from . import output, report
-from .grading import GradingError, GradingOptions, grade_batch, grade_parallel
+from .batch import GradingError, GradingOptions, grade_batch
+from .jobs import grade_parallel
 from .sandbox import LAYERS
 from .submission import discover
 

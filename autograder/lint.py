@@ -30,8 +30,8 @@ from typing import Any
 import jinja2
 
 from .assignment import Assignment
+from .batch import suite_files
 from .checks import CheckSpec, import_file
-from .grading import suite_files
 from .mistakes import REQUIRED_FIELDS
 
 _module_numbers = count()

@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import report
-from .grading import failure_result
-from .results import manual_pending, total_score
+from .results import failure_result, manual_pending, total_score
 from .sanitise import describe_error
 from .submission import BATCH_OUTPUTS
 

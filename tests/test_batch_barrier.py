@@ -19,19 +19,15 @@ import pytest
 from course import COURSE, HW1_SAMPLES
 from result_factory import check, make_result, series, validate
 
-from autograder import assignment, grading, output, report
-from autograder.grading import (
-    GRADER_FAILED,
-    GradingOptions,
-    failure_result,
-    grade_batch,
-    grade_parallel,
-    result_skeleton,
-)
+from autograder import assignment, batch, output, plugin, report
+from autograder.batch import GradingOptions, grade_batch
+from autograder.jobs import grade_parallel
+from autograder.outcomes import GRADER_FAILED
+from autograder.results import failure_result, result_skeleton
 from autograder.runtime.loader import MAX_JSON_ITEMS, notebook_code_cells
 from autograder.sanitise import plain
 from autograder.static import MAX_PARSE_CHARS, SourceTooLarge, parse_python
-from autograder.submission import BATCH_OUTPUTS, MAX_NOTEBOOK_BYTES, discover
+from autograder.submission import BATCH_OUTPUTS, MAX_NOTEBOOK_BYTES, answers_text, discover
 
 HW1 = assignment.load("hw1", COURSE)
 REFERENCE = HW1_SAMPLES / "reference"
@@ -183,14 +179,14 @@ def test_batch_outputs_never_take_a_submission_name(tmp_path):
 def test_an_error_after_judging_one_submission_is_its_result_only(tmp_path, monkeypatch):
     for name in ("first", "second", "third"):
         shutil.copytree(REFERENCE, tmp_path / name)
-    real_build = grading.build_result
+    real_build = batch.build_result
 
     def build(assignment_, submission, *args, **kwargs):
         if submission.name == "first":
             raise ValueError("Out of range float values are not JSON compliant")
         return real_build(assignment_, submission, *args, **kwargs)
 
-    monkeypatch.setattr(grading, "build_result", build)
+    monkeypatch.setattr(batch, "build_result", build)
     results: dict[str, dict] = {}
 
     def keep(result):
@@ -212,7 +208,7 @@ def test_a_failing_fixture_is_a_flagged_error_not_a_crash(tmp_path, monkeypatch)
     def broken(_assignment):
         raise RuntimeError("the reference would not import")
 
-    monkeypatch.setattr(grading, "Reference", broken)
+    monkeypatch.setattr(plugin, "Reference", broken)
     results: list[dict] = []
     grade_batch(HW1, discover([tmp_path], HW1), GradingOptions(), results.append)
     (result,) = results
@@ -298,7 +294,7 @@ def test_odd_cell_metadata_never_crashes_reading(tmp_path, metadata):
              {"cell_type": "code", "metadata": metadata, "source": ["x = 1\n", None]}]
     (tmp_path / "odd.ipynb").write_text(json.dumps({"cells": cells, "metadata": metadata}))
     (sub,) = discover([tmp_path / "odd.ipynb"], HW1)
-    result = grading.answers_text(sub, HW1.task("answers"), HW1)
+    result = answers_text(sub, HW1.task("answers"), HW1)
     assert result == "## Answers\nyes"
     assert notebook_code_cells(sub.files[HW1.notebook]) == ["x = 1"]
 

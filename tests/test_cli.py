@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from course import HW1_SAMPLES
 
 from autograder.cli import main
-from autograder.grading import failure_result, result_skeleton
+from autograder.results import failure_result, result_skeleton
 
 SAMPLES = HW1_SAMPLES
 

@@ -12,7 +12,7 @@ from result_factory import check, make_result, validate
 
 from autograder import assignment, report
 from autograder.checks import check as declare_check
-from autograder.grading import CheckOutcome
+from autograder.outcomes import CheckOutcome
 
 FULL = {"called": "Adam(params) for 15 steps", "expected": "[1.0, 2.0]", "actual": "[1.0, 2.5]",
         "deviation": {"where": "index (1,)", "expected": 2.0, "actual": 2.5, "abs_error": 0.5,

@@ -13,7 +13,8 @@ import pytest
 from course import ASSIGNMENTS
 
 from autograder.assignment import Assignment
-from autograder.grading import GradingOptions, grade_parallel
+from autograder.batch import GradingOptions
+from autograder.jobs import grade_parallel
 from autograder.mistakes import load_catalogue
 from autograder.submission import discover
 

@@ -11,7 +11,7 @@ from typing import Any
 from course import COURSE, HW1_SAMPLES
 
 from autograder import assignment
-from autograder.grading import GradingOptions, grade_batch
+from autograder.batch import GradingOptions, grade_batch
 from autograder.submission import discover
 
 SAMPLES = HW1_SAMPLES

@@ -1,0 +1,120 @@
+"""Grade a batch of submissions in one pytest session, in this process.
+
+The suite is collected once, every check is parametrised over the submissions, and items run
+submission by submission, task by task, so each task's code is loaded once in its own
+sandboxed child.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .assignment import Assignment
+from .outcomes import CheckOutcome
+from .plugin import GradingPlugin
+from .results import build_result, failure_result, result_skeleton
+from .sandbox import Sandbox
+from .sanitise import describe_error
+from .submission import Submission
+from .under_test import SubmissionUnderTest
+
+
+@dataclass
+class GradingOptions:
+    """How a batch is graded."""
+
+    suites: tuple[str, ...] = ("public", "hidden")
+    layer: str | None = None
+    warm: bool = True
+    reveal: bool = False
+    isolate_tasks: bool = True  # False only for the benchmark's measure of what isolation costs
+
+
+def suite_files(assignment: Assignment, suites: tuple[str, ...]) -> list[Path]:
+    """The check files of the requested suites (``public`` and/or ``hidden``)."""
+    files: list[Path] = []
+    if "public" in suites:
+        files += sorted(assignment.public_dir.glob("test_*.py"))
+    if "hidden" in suites:
+        files += sorted(assignment.hidden_dir.glob("test_*.py"))
+    return files
+
+
+class GradingError(Exception):
+    """The grader itself could not run (not a problem with a submission)."""
+
+
+def grade_batch(
+    assignment: Assignment,
+    submissions: list[Submission],
+    options: GradingOptions,
+    on_result: Callable[[dict[str, Any]], None],
+) -> None:
+    """Grade every submission, calling ``on_result`` with each result as soon as it is ready."""
+    import torch
+
+    torch.set_num_threads(1)  # reference computations are tiny; threads only add overhead
+    files = suite_files(assignment, options.suites)
+    if not files:
+        raise GradingError(f"no check files found for {assignment.name} ({', '.join(options.suites)})")
+    sandbox = Sandbox(assignment.probes, assignment.limits, layer=options.layer, warm=options.warm,
+                      isolate_tasks=options.isolate_tasks)
+    try:
+        sandbox.start()
+    except Exception as exc:
+        raise GradingError(str(exc)) from exc
+
+    due_passed = assignment.due is not None and datetime.now(UTC) >= assignment.due
+
+    reported: set[str] = set()  # by name: what reaches ``done`` is the submission read again
+
+    def report(sub: Submission, result: dict[str, Any]) -> None:
+        reported.add(sub.name)
+        try:
+            on_result(result)
+        except Exception as exc:  # a result that cannot be passed on becomes a failure
+            on_result(failure_result(result, f"handing on its result: {describe_error(exc)}"))
+
+    def done(sub: Submission, under_test: SubmissionUnderTest, checks: list[CheckOutcome],
+             seconds: float) -> None:
+        try:
+            result = build_result(assignment, sub, under_test, checks, sandbox, seconds,
+                                  options.reveal, due_passed)
+        except Exception as exc:
+            result = failure_result(result_skeleton(assignment, sub.name, sandbox),
+                                    f"building its result: {describe_error(exc)}")
+        report(sub, result)
+
+    plugin = GradingPlugin(assignment, submissions, sandbox, done)
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            ini = Path(scratch) / "pytest.ini"
+            ini.write_text("[pytest]\n")
+            # Plugins a grading session has no use for are off: log capture and the
+            # end-of-session garbage hunts cost more than some checks.
+            quiet = ["no:cacheprovider", "no:terminal", "no:logging", "no:unraisableexception",
+                     "no:threadexception", "no:stepwise", "no:junitxml"]
+            args = [
+                "-c", str(ini), "--rootdir", str(assignment.folder),
+                *[arg for plugin in quiet for arg in ("-p", plugin)],
+                "--import-mode=importlib", "-W", "ignore::DeprecationWarning", *map(str, files),
+            ]
+            code = pytest.main(args, plugins=[plugin])
+    finally:
+        sandbox.shutdown()
+    if plugin.collection_errors:
+        raise GradingError("the check suite could not be collected:\n" + "\n".join(plugin.collection_errors))
+    if code == pytest.ExitCode.USAGE_ERROR:
+        raise GradingError("pytest refused the check suite (exit code 4): see the message above")
+    for index, sub in enumerate(submissions):  # no check reached it: it still gets a result
+        if sub.name not in reported:
+            reason = "; ".join(plugin.failures.get(index, [])) or (
+                f"the grading session ended before it (pytest exit code {int(code)})")
+            report(sub, failure_result(result_skeleton(assignment, sub.name, sandbox), reason))

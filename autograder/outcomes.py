@@ -1,0 +1,51 @@
+"""A check's verdict on one submission, as the grading session records it and ``result.json``
+holds it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .checks import DETAIL_FIELDS
+
+GRADER_FAILED = "the grader failed on this submission"
+
+
+@dataclass
+class CheckOutcome:
+    """The verdict of one check on one submission, with what the feedback needs."""
+
+    id: str
+    task: str
+    title: str
+    status: str
+    score: float
+    max_score: float
+    message: str
+    hint: str | None = None
+    visibility: str = "visible"
+    called: str | None = None
+    expected: str | None = None
+    actual: str | None = None
+    deviation: dict[str, Any] | None = None
+    mistakes: list[dict[str, str]] = field(default_factory=list)
+    series: list[dict[str, Any]] = field(default_factory=list)
+    depends: list[str] = field(default_factory=list)
+    show: tuple[str, ...] = ()
+
+    def as_dict(self, reveal: bool, due_passed: bool) -> dict[str, Any]:
+        """The outcome as ``result.json`` holds it: a check that is not yet revealed keeps
+        only the detail fields its ``show`` allows, and lists what it withheld."""
+        data = dict(self.__dict__)
+        del data["show"]
+        revealed = (reveal or self.visibility == "visible"
+                    or (self.visibility == "after_due_date" and due_passed))
+        withheld = []
+        for name in () if revealed else DETAIL_FIELDS:
+            if name not in self.show:
+                if data[name]:
+                    withheld.append(name)
+                data[name] = [] if name == "series" else None
+        data["withheld"] = withheld
+        return data
+
