@@ -234,7 +234,8 @@ def test_notebook_validates_and_carries_nbgrader_metadata(fresh: Path) -> None:
 def test_source_notebook_strips_to_the_released_one(fresh: Path) -> None:
     """Built from the reference files, the notebook is an nbgrader source of the release."""
     assignment = HW1
-    _, blocks = render_statement(assignment.statement, statement_context(assignment))
+    _, blocks = render_statement(assignment.statement, statement_context(assignment),
+                                 [assignment.course_templates])
     references = {
         name: (assignment.solutions_dir / name).read_text(encoding="utf-8")
         for name in assignment.submission_files
