@@ -16,9 +16,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import assignment as assignments
-from . import output, report
+from . import output
 from .batch import GradingError, GradingOptions, grade_batch
 from .jobs import grade_parallel
+from .report.summary import render_summary
+from .report.terminal import render_check_report
 from .sandbox import LAYERS
 from .submission import discover
 
@@ -201,7 +203,7 @@ def check_command(directory: Path, assignment_name: str | None, layer: str | Non
     except GradingError as exc:
         raise click.ClickException(str(exc)) from None
     for result in results:
-        click.echo(report.render_check_report(result))
+        click.echo(render_check_report(result))
 
 
 @main.command()
@@ -274,7 +276,7 @@ def grade(
     finally:  # a stopped or failed batch still gets its overview of what it finished
         signal.signal(signal.SIGTERM, previous)
         results.sort(key=lambda r: r["submission"])
-        report.render_summary(results, out)
+        render_summary(results, out)
     _print_table(results)
     console.print(f"reports: {out / 'summary.html'} and {out}/<submission>/feedback.html")
     if fail_under is not None and any(_automatic_percent(r) < fail_under for r in results):
@@ -338,7 +340,7 @@ def summarize(out: Path) -> None:
     results = output.load_results(out, problems)
     for problem in problems:
         console.print(problem, markup=False)
-    report.render_summary(results, out)
+    render_summary(results, out)
     console.print(f"{len(results)} results summarised in {out / 'summary.html'}", markup=False)
 
 

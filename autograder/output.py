@@ -14,7 +14,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from . import report
+from .report import feedback
+from .report.rendering import write_text
+from .report.summary import render_summary
 from .results import failure_result, manual_pending, total_score
 from .sanitise import describe_error
 from .submission import BATCH_OUTPUTS
@@ -67,10 +69,10 @@ def write_submission(out_dir: Path, result: dict[str, Any]) -> dict[str, Any]:
 
 def _write_all(folder: Path, result: dict[str, Any]) -> None:
     """Render everything first, then write: a rendering error leaves no half-written set."""
-    html, markdown = report.render_feedback_html(result), report.render_feedback_markdown(result)
+    html, markdown = feedback.render_feedback_html(result), feedback.render_feedback_markdown(result)
     json.dumps(result, allow_nan=False)  # raises here, before any file changes
-    report.write_text(folder / "feedback.html", html)
-    report.write_text(folder / "feedback.md", markdown)
+    write_text(folder / "feedback.html", html)
+    write_text(folder / "feedback.md", markdown)
     write_json(folder / "result.json", result)
 
 
@@ -138,5 +140,5 @@ def apply_manual_scores(out_dir: Path, csv_path: Path, task: str | None = None) 
         result["manual_pending"] = manual_pending(result)
         result["score"] = total_score(result)
         results[name] = write_submission(out_dir, result)
-    report.render_summary(list(results.values()), out_dir)
+    render_summary(list(results.values()), out_dir)
     return problems

@@ -19,10 +19,11 @@ import pytest
 from course import COURSE, HW1_SAMPLES
 from result_factory import check, make_result, series, validate
 
-from autograder import assignment, batch, output, plugin, report
+from autograder import assignment, batch, output, plugin
 from autograder.batch import GradingOptions, grade_batch
 from autograder.jobs import grade_parallel
 from autograder.outcomes import GRADER_FAILED
+from autograder.report import feedback, summary
 from autograder.results import failure_result, result_skeleton
 from autograder.runtime.loader import MAX_JSON_ITEMS, notebook_code_cells
 from autograder.sanitise import plain
@@ -99,7 +100,7 @@ def test_failure_result_follows_the_schema_and_is_flagged_everywhere(tmp_path):
     assert failed["score"] == 0 and failed["grader_failure"].startswith(GRADER_FAILED)
     written = output.write_submission(tmp_path, failed)
     reviewed = make_result("trent", review=["updates bit-identical to torch.optim.Adam"])
-    report.render_summary([written, reviewed, make_result("alice")], tmp_path)
+    summary.render_summary([written, reviewed, make_result("alice")], tmp_path)
     page = (tmp_path / "summary.html").read_text()
     assert "Needs your review" in page and "KeyError" in page and "bit-identical" in page
     rows = {r.split(",")[0]: r for r in (tmp_path / "grades.csv").read_text().splitlines()}
@@ -114,7 +115,7 @@ def test_a_result_whose_files_cannot_be_written_is_flagged(tmp_path):
     written = output.write_submission(tmp_path, make_result("x" * 256))
     assert written["grader_failure"].startswith(GRADER_FAILED)
     assert "none were written" in written["grader_failure"] and written["score"] == 0
-    report.render_summary([written, make_result("alice")], tmp_path)
+    summary.render_summary([written, make_result("alice")], tmp_path)
     assert "none were written" in (tmp_path / "summary.html").read_text()
     rows = {r.split(",")[0]: r for r in (tmp_path / "grades.csv").read_text().splitlines()}
     assert GRADER_FAILED in rows["x" * 256] and GRADER_FAILED not in rows["alice"]
@@ -133,8 +134,8 @@ def test_a_report_that_cannot_be_rendered_becomes_a_grader_failure(tmp_path, mon
             raise RuntimeError("template exploded")
         return original(result)
 
-    original = report.render_feedback_html
-    monkeypatch.setattr(report, "render_feedback_html", broken)
+    original = feedback.render_feedback_html
+    monkeypatch.setattr(feedback, "render_feedback_html", broken)
     written = output.write_submission(tmp_path, make_result("bob"))
     assert "template exploded" in written["grader_failure"]
     assert "template exploded" in (tmp_path / "bob" / "feedback.html").read_text()
@@ -143,8 +144,8 @@ def test_a_report_that_cannot_be_rendered_becomes_a_grader_failure(tmp_path, mon
 
 
 def test_summary_is_written_even_when_its_page_cannot_be_drawn(tmp_path, monkeypatch):
-    monkeypatch.setattr(report, "summary_context", lambda results: 1 / 0)
-    report.render_summary([make_result("alice")], tmp_path)
+    monkeypatch.setattr(summary, "summary_context", lambda results: 1 / 0)
+    summary.render_summary([make_result("alice")], tmp_path)
     assert "ZeroDivisionError" in (tmp_path / "summary.html").read_text()
     assert "alice" in (tmp_path / "summary.html").read_text()
     assert (tmp_path / "grades.csv").read_text().count("\n") == 2

@@ -12,7 +12,7 @@ import matplotlib.image
 import pytest
 from result_factory import make_result, passing_checks
 
-from autograder import report
+from autograder.report import feedback, summary
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -61,8 +61,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         make_result("carol", sandbox={"layer": "none", "detail": "bwrap missing"}),
     ]
     for result in results:
-        report.render_feedback(result, out / result["submission"])
-    report.render_summary(results, out)
+        feedback.render_feedback(result, out / result["submission"])
+    summary.render_summary(results, out)
     return out
 
 

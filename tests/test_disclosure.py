@@ -10,9 +10,10 @@ import pytest
 from course import COURSE
 from result_factory import check, make_result, validate
 
-from autograder import assignment, report
+from autograder import assignment
 from autograder.checks import check as declare_check
 from autograder.outcomes import CheckOutcome
+from autograder.report import feedback
 
 FULL = {"called": "Adam(params) for 15 steps", "expected": "[1.0, 2.0]", "actual": "[1.0, 2.5]",
         "deviation": {"where": "index (1,)", "expected": 2.0, "actual": 2.5, "abs_error": 0.5,
@@ -58,7 +59,7 @@ def test_feedback_says_what_was_kept_back_and_until_when(tmp_path: Path) -> None
                 check("roots.solve_adam", "failed", visibility="hidden", withheld=["series"])],
         disclosure={"due": "2026-12-14T23:59:00+03:00", "due_passed": False, "reveal": False},
     ))
-    report.render_feedback(result, tmp_path)
+    feedback.render_feedback(result, tmp_path)
     page = (tmp_path / "feedback.html").read_text(encoding="utf-8")
     markdown = (tmp_path / "feedback.md").read_text(encoding="utf-8")
     for text in (page, markdown):

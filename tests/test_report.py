@@ -14,7 +14,7 @@ import matplotlib.image
 import pytest
 from result_factory import ADAM_MISTAKE, check, make_result, passing_checks, series, validate
 
-from autograder import report
+from autograder.report import feedback, markdown, summary, terminal
 
 HOSTILE_ANSWERS = (
     "<script>alert('x')</script>\n"
@@ -31,7 +31,7 @@ PNG_URI = re.compile(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 
 
 def render(result: dict, tmp_path: Path) -> tuple[str, str]:
-    report.render_feedback(result, tmp_path)
+    feedback.render_feedback(result, tmp_path)
     return (
         (tmp_path / "feedback.html").read_text(encoding="utf-8"),
         (tmp_path / "feedback.md").read_text(encoding="utf-8"),
@@ -152,7 +152,7 @@ def test_unsandboxed_run_is_announced_loudly(tmp_path: Path) -> None:
     page, md = render(result, tmp_path)
     assert 'class="alarm"' in page and "run WITHOUT a sandbox" in page
     assert "WARNING: this submission was run WITHOUT a sandbox." in md
-    assert "WITHOUT any sandbox" in report.render_check_report(result)
+    assert "WITHOUT any sandbox" in terminal.render_check_report(result)
     safe_page, _ = render(make_result(), tmp_path)
     assert "WITHOUT a sandbox" not in safe_page
 
@@ -250,18 +250,18 @@ def test_manual_score_and_comment_are_shown(tmp_path: Path) -> None:
     ],
 )
 def test_md_inline_escapes_markup(text: str, expected: str) -> None:
-    assert report.md_inline(text) == expected
+    assert markdown.md_inline(text) == expected
 
 
 def test_md_fence_outlasts_backticks_and_defuses_commands() -> None:
-    block = report.md_fence("a\n`````\n::stop-commands::x\nb ##[x]")
+    block = markdown.md_fence("a\n`````\n::stop-commands::x\nb ##[x]")
     assert block.startswith("``````text\n") and block.endswith("\n``````")
     assert "\n:\u200b:stop-commands" in block and "#\u200b#[x]" in block
 
 
 def test_md_code_survives_backticks() -> None:
-    assert report.md_code("a`b") == "``a`b``"
-    assert report.md_code("`x`") == "`` `x` ``"
+    assert markdown.md_code("a`b") == "``a`b``"
+    assert markdown.md_code("`x`") == "`` `x` ``"
 
 
 # --------------------------------------------------------------------------- summary
@@ -277,7 +277,7 @@ def summary_results() -> list[dict]:
 
 
 def test_summary_counts_mistakes_and_links_submissions(tmp_path: Path) -> None:
-    report.render_summary(summary_results(), tmp_path)
+    summary.render_summary(summary_results(), tmp_path)
     page = (tmp_path / "summary.html").read_text(encoding="utf-8")
     assert "4 submissions" in page
     assert 'href="dave%20smith%231/feedback.html"' in page
@@ -295,14 +295,14 @@ def test_summary_counts_mistakes_and_links_submissions(tmp_path: Path) -> None:
 
 
 def test_summary_mentions_slowest_problems_and_layers(tmp_path: Path) -> None:
-    report.render_summary(summary_results(), tmp_path)
+    summary.render_summary(summary_results(), tmp_path)
     page = (tmp_path / "summary.html").read_text(encoding="utf-8")
     slowest = page[page.index("Slowest submissions"):]
     assert slowest.index("=HYPERLINK") < slowest.index("alice")
     assert "99.5 s" in slowest
     assert "+1 file missing" in page and "optimizer.rmsprop_matches_reference" in page
     assert "bwrap: 3" in page and "none: 1" in page
-    context = report.summary_context(summary_results())
+    context = summary.summary_context(summary_results())
     assert context["median"] == pytest.approx(41.0)
     assert [c["id"] for c in context["checks"]][0] == "deep_net.loads"
     adam = next(c for c in context["checks"] if c["id"] == "optimizer.adam_matches_reference")
@@ -310,7 +310,7 @@ def test_summary_mentions_slowest_problems_and_layers(tmp_path: Path) -> None:
 
 
 def test_grades_csv_columns_and_formula_guard(tmp_path: Path) -> None:
-    report.render_summary(summary_results(), tmp_path)
+    summary.render_summary(summary_results(), tmp_path)
     with (tmp_path / "grades.csv").open(encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle))
     assert rows[0] == ["submission", "score", "max_score", "deep_net", "optimizer", "roots",
@@ -330,7 +330,7 @@ def test_grades_csv_task_columns_follow_the_results(tmp_path: Path) -> None:
                                "manual": False})
     other = make_result("frank")
     other["tasks"] = other["tasks"][:2]
-    report.render_summary([validate(result), validate(other)], tmp_path)
+    summary.render_summary([validate(result), validate(other)], tmp_path)
     rows = list(csv.reader((tmp_path / "grades.csv").open(encoding="utf-8")))
     assert rows[0][3:8] == ["deep_net", "bonus", "optimizer", "roots", "answers"]
     assert rows[1][3:8] == ["25", "2", "16", "0", ""]
@@ -338,7 +338,7 @@ def test_grades_csv_task_columns_follow_the_results(tmp_path: Path) -> None:
 
 
 def test_summary_of_no_submissions(tmp_path: Path) -> None:
-    report.render_summary([], tmp_path)
+    summary.render_summary([], tmp_path)
     assert "No submissions." in (tmp_path / "summary.html").read_text(encoding="utf-8")
     assert (tmp_path / "grades.csv").read_text(encoding="utf-8").count("\n") == 1
     assert (tmp_path / "mistakes.csv").read_text(encoding="utf-8") == (
@@ -346,17 +346,17 @@ def test_summary_of_no_submissions(tmp_path: Path) -> None:
 
 
 def test_csv_text_cell_guards_only_formula_starts() -> None:
-    assert report.csv_text_cell("-2+3") == "'-2+3"
-    assert report.csv_text_cell("@cmd") == "'@cmd"
-    assert report.csv_text_cell("alice") == "alice"
-    assert report.csv_text_cell("a=b") == "a=b"
+    assert summary.csv_text_cell("-2+3") == "'-2+3"
+    assert summary.csv_text_cell("@cmd") == "'@cmd"
+    assert summary.csv_text_cell("alice") == "alice"
+    assert summary.csv_text_cell("a=b") == "a=b"
 
 
 # --------------------------------------------------------------------------- terminal
 
 
 def test_check_report_lists_checks_and_failures() -> None:
-    text = report.render_check_report(make_result())
+    text = terminal.render_check_report(make_result())
     assert "hw1 · alice: 41 / 100 points" in text
     assert "  ✓     5/5  deep_net.py imports and defines DeepNet.  [deep_net.loads]" in text
     assert "✗    0/12  Adam follows the update rule" in text
@@ -373,6 +373,6 @@ def test_check_report_strips_terminal_escapes() -> None:
     result = make_result("\x1b]0;title\x07mallory\x1b[2J")
     result["checks"] = copy.deepcopy(result["checks"])
     result["checks"][3]["message"] = "bad \x1b[31mred\x1b[0m\x07"
-    text = report.render_check_report(validate(result))
+    text = terminal.render_check_report(validate(result))
     assert "\x1b" not in text and "\x07" not in text
     assert "hw1 · mallory:" in text and "bad red" in text
