@@ -4,11 +4,21 @@ holds it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from .checks import DETAIL_FIELDS
 
 GRADER_FAILED = "the grader failed on this submission"
+
+
+class CheckStatus(StrEnum):
+    """A check's verdict; ``result.json`` and the reports hold the plain string."""
+
+    PASSED = "passed"
+    FAILED = "failed"  # the submission's answer is wrong
+    ERROR = "error"  # the check could not judge it (or the grader failed)
+    SKIPPED = "skipped"  # a check it depends on did not pass
 
 
 @dataclass
@@ -18,7 +28,7 @@ class CheckOutcome:
     id: str
     task: str
     title: str
-    status: str
+    status: CheckStatus
     score: float
     max_score: float
     message: str

@@ -15,7 +15,7 @@ import pytest
 from .assignment import Assignment
 from .checks import CheckFailed, CheckSpec, Deviation
 from .mistakes import Mistake, load_catalogue
-from .outcomes import GRADER_FAILED, CheckOutcome
+from .outcomes import GRADER_FAILED, CheckOutcome, CheckStatus
 from .reference import Reference
 from .sandbox import Sandbox
 from .sanitise import describe_error, plain, plain_text
@@ -110,7 +110,7 @@ class GradingPlugin:
         done = self.outcomes.get(item.callspec.params["submission"], {})
         for dependency in spec.depends:
             outcome = done.get(dependency)
-            if outcome is None or outcome.status != "passed":
+            if outcome is None or outcome.status != CheckStatus.PASSED:
                 pytest.skip(f"skipped because the check {dependency!r} did not pass")
 
     @pytest.hookimpl(tryfirst=True)
@@ -136,7 +136,7 @@ class GradingPlugin:
             id=f"{spec.task}.{spec.name}",
             task=spec.task,
             title=doc,
-            status="passed",
+            status=CheckStatus.PASSED,
             score=spec.points,
             max_score=spec.points,
             message="passed",
@@ -148,7 +148,7 @@ class GradingPlugin:
             return outcome
         outcome.score = 0.0
         if report.skipped:
-            outcome.status = "skipped"
+            outcome.status = CheckStatus.SKIPPED
             reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
             outcome.message = reason.removeprefix("Skipped: ")
             return outcome
@@ -156,7 +156,7 @@ class GradingPlugin:
         if report.when == "setup":  # fixtures are the grader's own code, not the student's
             return self._grader_failed(item, f"preparing this check: {describe_error(error)}")
         if isinstance(error, CheckFailed):
-            outcome.status = "failed"
+            outcome.status = CheckStatus.FAILED
             outcome.message = error.message
             outcome.hint = error.hint
             outcome.called, outcome.expected, outcome.actual = (
@@ -166,10 +166,10 @@ class GradingPlugin:
             outcome.series = plain(list(error.series))
             outcome.message, outcome.hint = plain_text(outcome.message), _text_or_none(outcome.hint)
         elif isinstance(error, AssertionError):
-            outcome.status = "failed"
+            outcome.status = CheckStatus.FAILED
             outcome.message = plain_text(error).split("\nassert")[0][:2000] or "an assertion failed"
         else:
-            outcome.status = "error"
+            outcome.status = CheckStatus.ERROR
             outcome.message = (
                 f"the check could not judge this submission ({describe_error(error)}); "
                 "this usually means the code returned something of an unexpected form"
@@ -182,7 +182,7 @@ class GradingPlugin:
         note = f"{GRADER_FAILED} ({spec.task}.{spec.name}): {what}"
         self.failures.setdefault(item.callspec.params["submission"], []).append(note)
         return CheckOutcome(
-            id=f"{spec.task}.{spec.name}", task=spec.task, title=spec.name, status="error",
+            id=f"{spec.task}.{spec.name}", task=spec.task, title=spec.name, status=CheckStatus.ERROR,
             score=0.0, max_score=spec.points, message=note, visibility=spec.visibility,
             depends=list(spec.depends),
         )

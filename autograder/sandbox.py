@@ -32,6 +32,7 @@ from typing import Any
 from .cgroup import Cgroup, CgroupUnavailable
 from .runtime.channel import Channel
 from .runtime.protocol import BodyError, ProtocolError, encode
+from .runtime.status import LoadStatus, ProbeStatus, WorkerStatus
 from .runtime.worker import OutputCapture
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
@@ -116,14 +117,14 @@ class ProbeResult:
     ``error`` (the sandbox itself failed).
     """
 
-    status: str
+    status: ProbeStatus
     value: Any = None
     error: str | None = None
     error_type: str | None = None
 
     @property
     def ok(self) -> bool:
-        return self.status == "ok"
+        return self.status == ProbeStatus.OK
 
 
 @dataclass
@@ -139,13 +140,13 @@ class TaskOutput:
 class LoadResult:
     """Whether a task's code loaded, and notes such as notebook cells that raised."""
 
-    status: str
+    status: LoadStatus
     error: str | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.status == "loaded"
+        return self.status == LoadStatus.LOADED
 
 
 def _is_root() -> bool:
@@ -343,7 +344,7 @@ class Sandbox:
         self._stderr = OutputCapture(err_r, 16 * 1024)
         try:
             ready, _ = self._channel.receive(timeout=90)
-            if ready.get("status") != "ready":
+            if ready.get("status") != WorkerStatus.READY:
                 raise SandboxError("the worker did not report ready")
             hello = self._request({"op": "hello"}, timeout=30)
         except (SandboxError, EOFError, TimeoutError, ProtocolError, OSError) as exc:
@@ -371,7 +372,7 @@ class Sandbox:
             self._channel.send_raw(data)
             answer, _ = self._channel.receive(timeout=timeout)
         except BodyError as exc:
-            return {"status": "bad_answer", "error": str(exc)}
+            return {"status": ProbeStatus.BAD_ANSWER, "error": str(exc)}
         except (EOFError, OSError, TimeoutError, ProtocolError) as exc:
             self._replace(f"the worker stopped answering ({type(exc).__name__})")
             raise SandboxError(f"the worker stopped answering ({type(exc).__name__})") from None
@@ -402,36 +403,32 @@ class Sandbox:
         try:
             answer = self._request(message, limits["load_seconds"] + WORKER_MARGIN_SECONDS, blobs=files)
         except SandboxError as exc:
-            return LoadResult("load_failed", error=str(exc))
-        if answer.get("status") == "crashed" and self._out_of_memory():
-            return LoadResult("crashed", error=self._memory_message())
-        if answer.get("status") == "loaded":
+            return LoadResult(LoadStatus.LOAD_FAILED, error=str(exc))
+        status = LoadStatus.read(answer.get("status"))
+        if status == LoadStatus.CRASHED and self._out_of_memory():
+            return LoadResult(LoadStatus.CRASHED, error=self._memory_message())
+        if status == LoadStatus.LOADED:
             notes = [str(n) for n in answer.get("notes", []) if isinstance(n, str)][:50]
-            return LoadResult("loaded", notes=notes)
-        return LoadResult(str(answer.get("status")), error=_text(answer.get("error")))
+            return LoadResult(LoadStatus.LOADED, notes=notes)
+        return LoadResult(status, error=_text(answer.get("error")))
 
     def call(self, probe: str, timeout: float | None = None, **args: Any) -> ProbeResult:
         """Run one probe on the open task; never raises for anything the student did."""
         if not self._task_open:
-            return ProbeResult("error", error="no task is open")
+            return ProbeResult(ProbeStatus.ERROR, error="no task is open")
         limit = timeout or self.limits.call_seconds
         try:
             answer = self._request({"op": "call", "timeout": limit}, limit + WORKER_MARGIN_SECONDS,
                                    relayed={"probe": probe, "args": args})
         except SandboxError as exc:
             self._task_open = False
-            return ProbeResult("crashed", error=str(exc))
-        status = answer.get("status")
-        if status == "ok":
-            return ProbeResult("ok", value=answer.get("value"))
-        if status == "crashed" and self._out_of_memory():
-            return ProbeResult("crashed", error=self._memory_message())
-        known = {"missing", "raised", "timeout", "crashed", "bad_answer", "error"}
-        return ProbeResult(
-            status if status in known else "bad_answer",
-            error=_text(answer.get("error")),
-            error_type=_text(answer.get("type")),
-        )
+            return ProbeResult(ProbeStatus.CRASHED, error=str(exc))
+        status = ProbeStatus.read(answer.get("status"))
+        if status == ProbeStatus.OK:
+            return ProbeResult(ProbeStatus.OK, value=answer.get("value"))
+        if status == ProbeStatus.CRASHED and self._out_of_memory():
+            return ProbeResult(ProbeStatus.CRASHED, error=self._memory_message())
+        return ProbeResult(status, error=_text(answer.get("error")), error_type=_text(answer.get("type")))
 
     def close_task(self) -> TaskOutput:
         """Kill the task's processes and return what they printed."""

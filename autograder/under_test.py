@@ -10,15 +10,16 @@ from typing import Any
 
 from .assignment import Assignment
 from .checks import CheckFailed
+from .runtime.status import LoadStatus, ProbeStatus
 from .sandbox import LoadResult, ProbeResult, Sandbox, TaskOutput
 from .static import notebook_code
 from .submission import Submission
 
 _STATUS_WORDS = {
-    "timeout": "did not finish in time (an endless loop, or far too slow?)",
-    "crashed": "stopped the process",
-    "bad_answer": "returned data the grader cannot read",
-    "error": "could not be run",
+    ProbeStatus.TIMEOUT: "did not finish in time (an endless loop, or far too slow?)",
+    ProbeStatus.CRASHED: "stopped the process",
+    ProbeStatus.BAD_ANSWER: "returned data the grader cannot read",
+    ProbeStatus.ERROR: "could not be run",
 }
 
 
@@ -70,15 +71,15 @@ class SubmissionUnderTest:
         spec = self.assignment.task(task)
         entry = self.submission.entry_for(spec.files, self.assignment.notebook)
         if entry is None:
-            result = LoadResult("missing_file", error=f"{spec.files[0]} was not submitted")
+            result = LoadResult(LoadStatus.MISSING_FILE, error=f"{spec.files[0]} was not submitted")
         elif self._budget_left() <= 0:
-            result = LoadResult("timeout", error=self._budget_spent("not loaded"))
+            result = LoadResult(LoadStatus.TIMEOUT, error=self._budget_spent("not loaded"))
         else:
             files = dict(self.submission.files)
             left = self._budget_left()
             with self._spending():
                 result = self.sandbox.open_task(files, entry, load_seconds=left, task=task)
-            if result.status == "timeout" and left < self.sandbox.limits.load_seconds:
+            if result.status == LoadStatus.TIMEOUT and left < self.sandbox.limits.load_seconds:
                 result.error = self._budget_spent("stopped")
             self.current_task = task
         self.loads[task] = result
@@ -104,28 +105,28 @@ class SubmissionUnderTest:
         function must not cost the batch a timeout per check.
         """
         if self._budget_left() <= 0:
-            return ProbeResult("timeout", error=self._budget_spent("not run"))
+            return ProbeResult(ProbeStatus.TIMEOUT, error=self._budget_spent("not run"))
         if task in self.timed_out:
-            return ProbeResult("timeout", error="not run: an earlier call of this task timed out")
+            return ProbeResult(ProbeStatus.TIMEOUT, error="not run: an earlier call of this task timed out")
         loaded = self.load(task)
         if not loaded.ok:
-            return ProbeResult("error", error=f"the code did not load: {loaded.error}")
+            return ProbeResult(ProbeStatus.ERROR, error=f"the code did not load: {loaded.error}")
         if self.current_task != task:  # a crash closed it; reload once for the next check
             self.loads.pop(task, None)
             loaded = self.load(task)
             if not loaded.ok:
-                return ProbeResult("error", error=f"the code did not load: {loaded.error}")
+                return ProbeResult(ProbeStatus.ERROR, error=f"the code did not load: {loaded.error}")
         if self._budget_left() <= 0:
-            return ProbeResult("timeout", error=self._budget_spent("not run"))
+            return ProbeResult(ProbeStatus.TIMEOUT, error=self._budget_spent("not run"))
         own_limit = timeout or self.sandbox.limits.call_seconds
         limit = min(own_limit, self._budget_left())
         with self._spending():
             result = self.sandbox.call(probe, timeout=limit, **args)
-        if result.status == "timeout" and limit < own_limit:
+        if result.status == ProbeStatus.TIMEOUT and limit < own_limit:
             result.error = self._budget_spent("stopped")
-        if result.status == "timeout":
+        if result.status == ProbeStatus.TIMEOUT:
             self.timed_out.add(task)
-        if result.status in ("crashed", "timeout"):
+        if result.status in (ProbeStatus.CRASHED, ProbeStatus.TIMEOUT):
             self.close()
         return result
 
@@ -167,9 +168,9 @@ class SubmissionUnderTest:
 
 def probe_failure(result: ProbeResult, what: str) -> CheckFailed:
     """Turn a failed probe call into a student-readable check failure."""
-    if result.status == "missing":
+    if result.status == ProbeStatus.MISSING:
         return CheckFailed(result.error or f"{what}: a required name is missing", called=what)
-    if result.status == "raised":
+    if result.status == ProbeStatus.RAISED:
         first = (result.error or "").strip().splitlines()
         last = first[-1] if first else ""
         return CheckFailed(

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..outcomes import CheckStatus
 from ..results import manual_pending
 from .markdown import Md
 from .plots import plot_series
@@ -24,13 +25,23 @@ MARKDOWN_CAPS = (
     {"output": 1_000, "handed_in": 4_000, "field": 300, "message": 300},
 )
 
-STATUS_ICONS = {"passed": "✓", "failed": "✗", "error": "!", "skipped": "–"}
-MD_ICONS = {"passed": "✅", "failed": "❌", "error": "⚠️", "skipped": "⏭️"}
+STATUS_ICONS = {
+    CheckStatus.PASSED: "✓",
+    CheckStatus.FAILED: "✗",
+    CheckStatus.ERROR: "!",
+    CheckStatus.SKIPPED: "–",
+}
+MD_ICONS = {
+    CheckStatus.PASSED: "✅",
+    CheckStatus.FAILED: "❌",
+    CheckStatus.ERROR: "⚠️",
+    CheckStatus.SKIPPED: "⏭️",
+}
 STATUS_WORDS = {
-    "passed": "passed",
-    "failed": "failed",
-    "error": "could not be checked",
-    "skipped": "skipped",
+    CheckStatus.PASSED: "passed",
+    CheckStatus.FAILED: "failed",
+    CheckStatus.ERROR: "could not be checked",
+    CheckStatus.SKIPPED: "skipped",
 }
 SANDBOX_WORDS = {
     "bwrap": "isolated with bubblewrap: no network, private file system",
@@ -55,7 +66,7 @@ WITHHELD_WORDS = {"called": "the exact call", "expected": "the expected value",
 def withheld_note(check: Mapping[str, Any], disclosure: Mapping[str, Any]) -> str | None:
     """One sentence saying which details a hidden check keeps back, and until when."""
     withheld = [WITHHELD_WORDS[w] for w in check.get("withheld") or [] if w in WITHHELD_WORDS]
-    if not withheld or check.get("status") == "passed":
+    if not withheld or check.get("status") == CheckStatus.PASSED:
         return None
     what = withheld[0] if len(withheld) == 1 else ", ".join(withheld[:-1]) + " or " + withheld[-1]
     note = f"This hidden check does not show {what}."

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ..outcomes import CheckStatus
 from ..results import manual_pending
 from .plots import plot_histogram
 from .rendering import render, write_text
@@ -58,12 +59,12 @@ def check_table(results: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             entry = table.setdefault(
                 check["id"],
                 {"id": check["id"], "title": clean_text(check["title"]), "task": check["task"],
-                 "passed": 0, "failed": 0, "error": 0, "skipped": 0, "total": 0},
+                 **dict.fromkeys(map(str, CheckStatus), 0), "total": 0},
             )
             entry[check["status"]] = entry.get(check["status"], 0) + 1
             entry["total"] += 1
     for entry in table.values():
-        entry["rate"] = round(100 * entry["passed"] / entry["total"]) if entry["total"] else 0
+        entry["rate"] = round(100 * entry[CheckStatus.PASSED] / entry["total"]) if entry["total"] else 0
     return list(table.values())
 
 
@@ -81,7 +82,7 @@ def summary_context(results: list[Mapping[str, Any]]) -> dict[str, Any]:
     rows = []
     for result in ordered:
         by_task = {t["id"]: t for t in result.get("tasks", [])}
-        errors = [c for c in result.get("checks", []) if c["status"] == "error"]
+        errors = [c for c in result.get("checks", []) if c["status"] == CheckStatus.ERROR]
         layer = (result.get("sandbox") or {}).get("layer", "none")
         rows.append(
             {
@@ -102,7 +103,7 @@ def summary_context(results: list[Mapping[str, Any]]) -> dict[str, Any]:
                            for c in errors],
                 "grader_failure": capped_field(result.get("grader_failure"), 2000),
                 "review": [capped_field(note, 2000) for note in result.get("review") or []],
-                "failed": sum(c["status"] == "failed" for c in result.get("checks", [])),
+                "failed": sum(c["status"] == CheckStatus.FAILED for c in result.get("checks", [])),
                 "layer": layer,
                 "wall_s": (result.get("timing") or {}).get("wall_s"),
             }

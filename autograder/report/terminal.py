@@ -6,6 +6,7 @@ import textwrap
 from collections.abc import Mapping
 from typing import Any
 
+from ..outcomes import CheckStatus
 from .feedback import STATUS_ICONS, STATUS_WORDS, feedback_context
 from .text import fmt_num
 
@@ -24,7 +25,7 @@ def _wrap(text: str, prefix: str, width: int = 100) -> list[str]:
 def _check_details(c: Mapping[str, Any]) -> list[str]:
     """The indented lines under a check that did not pass."""
     pad = " " * 8
-    lines = _wrap(c["reason"] if c["status"] == "skipped" else c["message"], pad)
+    lines = _wrap(c["reason"] if c["status"] == CheckStatus.SKIPPED else c["message"], pad)
     for label in ("called", "expected", "actual"):
         value = (c[label] or "").strip("\n")
         if "\n" in value:
@@ -65,10 +66,11 @@ def render_check_report(result: dict) -> str:
             f"{fmt_num(task['score'])} / {fmt_num(task['max_score'])}")
         out += ["", f"{task['id']} — {task['title']}: {score}"]
         for c in task["checks"]:
-            mark = "✗" if c["status"] in ("failed", "error") else STATUS_ICONS[c["status"]]
+            failed = c["status"] in (CheckStatus.FAILED, CheckStatus.ERROR)
+            mark = "✗" if failed else STATUS_ICONS[c["status"]]
             points = f"{fmt_num(c['score'])}/{fmt_num(c['max_score'])}"
             out.append(f"  {mark} {points:>7}  {c['title']}  [{c['id']}]")
-            if c["status"] != "passed":
+            if c["status"] != CheckStatus.PASSED:
                 out.extend(_check_details(c))
     counts = r["counts"]
     out += ["", ", ".join(f"{counts.get(s, 0)} {STATUS_WORDS[s]}" for s in STATUS_WORDS)]

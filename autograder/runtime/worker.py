@@ -31,6 +31,7 @@ from .channel import Channel
 from .loader import load_module, load_notebook, short_traceback
 from .probing import Missing
 from .protocol import ProtocolError
+from .status import LoadStatus, ProbeStatus, WorkerStatus
 
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
@@ -128,12 +129,12 @@ def _child_main(workdir: Path, entry: str, probes: Any, control: Channel, task: 
             namespace, notes = load_notebook(entry_path)
         else:
             namespace = load_module(entry_path)
-        control.send({"status": "loaded", "notes": notes})
+        control.send({"status": LoadStatus.LOADED, "notes": notes})
     except SystemExit as exc:
-        control.send({"status": "load_failed", "error": f"the code called exit({exc.code!r})"})
+        control.send({"status": LoadStatus.LOAD_FAILED, "error": f"the code called exit({exc.code!r})"})
         return
     except BaseException as exc:  # anything the student's import raises is feedback
-        control.send({"status": "load_failed", "error": short_traceback(exc, str(workdir))})
+        control.send({"status": LoadStatus.LOAD_FAILED, "error": short_traceback(exc, str(workdir))})
         return
     while True:
         try:
@@ -144,26 +145,26 @@ def _child_main(workdir: Path, entry: str, probes: Any, control: Channel, task: 
         try:
             control.send(answer)
         except (ProtocolError, RecursionError, ValueError, TypeError) as exc:
-            control.send({"status": "bad_answer", "error": f"the value cannot be sent back: {exc}"})
+            control.send({"status": ProbeStatus.BAD_ANSWER, "error": f"the value cannot be sent back: {exc}"})
 
 
 def _run_probe(probes: Any, namespace: dict, request: dict, student_dir: str) -> dict[str, Any]:
     probe = probes.PROBES.get(request.get("probe"))
     if probe is None:
-        return {"status": "error", "error": f"unknown probe {request.get('probe')!r}"}
+        return {"status": ProbeStatus.ERROR, "error": f"unknown probe {request.get('probe')!r}"}
     try:
         value = probe(namespace, **request.get("args", {}))
     except Missing as exc:
-        return {"status": "missing", "error": str(exc)}
+        return {"status": ProbeStatus.MISSING, "error": str(exc)}
     except SystemExit as exc:
-        return {"status": "raised", "type": "SystemExit", "error": f"exit({exc.code!r}) called"}
+        return {"status": ProbeStatus.RAISED, "type": "SystemExit", "error": f"exit({exc.code!r}) called"}
     except BaseException as exc:  # the student's exception is the evidence
         return {
-            "status": "raised",
+            "status": ProbeStatus.RAISED,
             "type": type(exc).__name__,
             "error": short_traceback(exc, student_dir),
         }
-    return {"status": "ok", "value": value}
+    return {"status": ProbeStatus.OK, "value": value}
 
 
 class Worker:
@@ -188,13 +189,13 @@ class Worker:
                 return
             handler = getattr(self, "op_" + str(request.get("op")), None)
             if handler is None:
-                self.channel.send({"status": "error", "error": "unknown op"})
+                self.channel.send({"status": ProbeStatus.ERROR, "error": "unknown op"})
                 continue
             try:
                 answer = handler(request, blobs)
             except Exception as exc:  # e.g. a full tmpfs: fail this request, keep serving
                 self._close_child()
-                answer = {"status": "error", "error": f"the sandbox could not do that: {exc}"}
+                answer = {"status": ProbeStatus.ERROR, "error": f"the sandbox could not do that: {exc}"}
             if isinstance(answer, bytes):
                 self.channel.send_raw(answer)
             else:
@@ -205,7 +206,7 @@ class Worker:
         import torch
 
         return {
-            "status": "ok",
+            "status": ProbeStatus.OK,
             "python": sys.version.split()[0],
             "torch": torch.__version__,
             "numpy": numpy.__version__,
@@ -226,7 +227,7 @@ class Worker:
         workdir.mkdir(mode=0o700)
         for name, data in blobs.items():
             if not set(name) <= SAFE_NAME_CHARS or name.startswith("."):
-                return {"status": "error", "error": f"refused file name {name!r}"}
+                return {"status": ProbeStatus.ERROR, "error": f"refused file name {name!r}"}
             (workdir / name).write_bytes(data)
         entry = request["entry"]
         self.child = self._fork_child(workdir, entry, request.get("task"))
@@ -237,7 +238,7 @@ class Worker:
         back, as bytes: the grader and the child decode them, the worker need not."""
         call = self.channel.receive_raw(timeout=30)
         if self.child is None or self.child.exit_status is not None:
-            return {"status": "crashed", "error": "the task's process is not running"}
+            return {"status": ProbeStatus.CRASHED, "error": "the task's process is not running"}
         try:
             self.child.channel.send_raw(call)
         except OSError:
@@ -250,9 +251,10 @@ class Worker:
         # Anything the task changed of this worker means it must not serve another one.
         changed = self.health.changes() + self._leftovers()
         if child is None:
-            return {"status": "ok", "stdout": "", "stderr": "", "truncated": False, "changed": changed}
+            return {"status": ProbeStatus.OK, "stdout": "", "stderr": "", "truncated": False,
+                    "changed": changed}
         return {
-            "status": "ok",
+            "status": ProbeStatus.OK,
             "stdout": child.stdout.text(),
             "stderr": child.stderr.text(),
             "truncated": bool(child.stdout.dropped or child.stderr.dropped),
@@ -268,18 +270,18 @@ class Worker:
             answer, _ = self.child.channel.receive(timeout=timeout)
         except TimeoutError:
             self._kill_tree()
-            return {"status": "timeout", "error": f"no answer within {timeout:g} s"}
+            return {"status": ProbeStatus.TIMEOUT, "error": f"no answer within {timeout:g} s"}
         except (EOFError, OSError):
             return self._crashed()
         except ProtocolError as exc:
             self._kill_tree()
-            return {"status": "bad_answer", "error": str(exc)}
+            return {"status": ProbeStatus.BAD_ANSWER, "error": str(exc)}
         return answer
 
     def _crashed(self) -> dict[str, Any]:
         self._kill_tree()
         status = self.child.exit_status if self.child else None
-        return {"status": "crashed", "error": _describe_exit(status)}
+        return {"status": ProbeStatus.CRASHED, "error": _describe_exit(status)}
 
     def _fork_child(self, workdir: Path, entry: str, task: str | None) -> TaskChild:
         to_child_r, to_child_w = os.pipe()
@@ -498,5 +500,5 @@ def main(argv: list[str]) -> None:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    channel.send({"status": "ready", "warm_seconds": time.monotonic() - started})
+    channel.send({"status": WorkerStatus.READY, "warm_seconds": time.monotonic() - started})
     Worker(channel, probes, workroot, isolation_problem).serve()

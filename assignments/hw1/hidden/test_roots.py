@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from autograder.checks import CheckFailed, check, describe, expect, expect_close, suite_module
+from autograder.runtime.status import ProbeStatus
 
 V = suite_module(__file__, "variants.py")
 TASK = "roots"
@@ -186,9 +187,9 @@ def test_gd_simple_parabola(submission: Any, reference: Any, rng: np.random.Gene
 def _expect_raises(submission: Any, what: str, error: str, args: dict[str, Any],
                    not_raised_mistakes: Sequence[str] = (), hint: str | None = None) -> None:
     result = submission.call(TASK, "gradient_descent", **args)
-    if result.status == "raised" and result.error_type == error:
+    if result.status == ProbeStatus.RAISED and result.error_type == error:
         return
-    if result.status == "raised":
+    if result.status == ProbeStatus.RAISED:
         lines = (result.error or "").strip().splitlines()
         raise CheckFailed(
             f"{what} raised {result.error_type}, expected {error}",
@@ -396,11 +397,11 @@ def test_find_roots_rejects_a_zero(submission: Any) -> None:
     for b, c in ((2.0, 1.0), (0.0, 3.0)):
         what = f"find_roots(0, {b:g}, {c:g})"
         result = submission.call(TASK, "find_roots", a=0.0, b=b, c=c)
-        if result.status == "raised" and result.error_type == "ValueError":
+        if result.status == ProbeStatus.RAISED and result.error_type == "ValueError":
             continue
         if result.ok:
             actual = f"returned {describe(result.value.get('roots'))}"
-        elif result.status == "raised":
+        elif result.status == ProbeStatus.RAISED:
             actual = f"raised {result.error_type}"
         else:
             actual = f"{result.status}: {result.error}"
