@@ -301,22 +301,3 @@ def expect(
             hint=hint,
             mistakes=mistakes,
         )
-
-
-def line_series(
-    title: str, xlabel: str, ylabel: str, lines: Mapping[str, Sequence[float]], log_y: bool = False
-) -> dict[str, Any]:
-    """Plot data for the report: each line is a label and its y values (x = 0, 1, …)."""
-    def clean(values: Sequence[float]) -> list[float | None]:
-        return [float(v) if np.isfinite(v) else None for v in np.asarray(values, dtype=float).ravel()]
-
-    return {
-        "title": title,
-        "xlabel": xlabel,
-        "ylabel": ylabel,
-        "log_y": log_y,
-        "lines": [
-            {"label": label, "x": list(range(len(clean(ys)))), "y": clean(ys)}
-            for label, ys in lines.items()
-        ],
-    }

@@ -495,13 +495,6 @@ class Sandbox:
             self.cgroup.remove()
             self.cgroup = None
 
-    def __enter__(self) -> Sandbox:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
-
 
 def _text(value: Any, limit: int = 4000) -> str | None:
     if value is None:

@@ -40,7 +40,7 @@ def validate(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def series(title: str, curves: dict[str, list[float | None]], log_y: bool = False) -> dict:
-    """A plot item like ``checks.line_series`` makes."""
+    """A plot item as a check's ``series`` holds it."""
     return {
         "title": title,
         "xlabel": "step",
