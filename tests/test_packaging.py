@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from course import ASSIGNMENTS, COURSE
 
-from autograder.release import is_trivial, release_assignment, secret_texts
+from autograder.leaks import is_trivial
+from autograder.release import release_assignment, secret_texts
 
 ENGINE = COURSE / "autograder"
 TEXT_SUFFIXES = {".py", ".j2", ".json", ".toml", ".css", ".md", ".txt", ""}

@@ -15,22 +15,17 @@ import pytest
 from course import ASSIGNMENTS, COURSE, HW1
 
 from autograder.assignment import BUNDLE_MARKER, Assignment, load_from
-from autograder.release import (
-    CACHE_NAMES,
+from autograder.leaks import CACHE_NAMES, ReleaseLeakError, find_leaks
+from autograder.notebook import (
     NotebookSection,
-    ReleaseLeakError,
     assignment_notebook,
     build_notebook,
-    bundle_leaks,
-    find_leaks,
     notebook_text,
-    release_assignment,
-    render_statement,
-    solution_text,
     split_code_cells,
-    statement_context,
-    strip_solution_regions,
 )
+from autograder.regions import solution_text, strip_solution_regions
+from autograder.release import bundle_leaks, release_assignment
+from autograder.statement import render_statement, statement_context
 
 
 def bundle_files(directory: Path) -> dict[str, bytes]:
@@ -215,8 +210,12 @@ def test_notebook_validates_and_carries_nbgrader_metadata(fresh: Path) -> None:
     stubs = [m for c, m in graded.values() if c.cell_type == "code" and m["solution"]]
     assert stubs and all(not m["grade"] and not m["locked"] for m in stubs)
     for cell, meta in graded.values():
-        if cell.cell_type == "code" and "raise NotImplementedError" in cell.source:
+        if cell.cell_type == "code" and "# YOUR CODE HERE" in cell.source:
             assert meta["solution"], cell.id
+    for task in assignment.automatic_tasks:  # the cell that carries the task's points
+        cell, meta = graded[task.id]
+        assert cell.cell_type == "code" and meta["grade"] and meta["locked"] and not meta["solution"]
+        assert meta["points"] == task.points
     answers, meta = graded["answers"]
     assert answers.cell_type == "markdown"
     assert meta == {
@@ -227,7 +226,7 @@ def test_notebook_validates_and_carries_nbgrader_metadata(fresh: Path) -> None:
         "points": 10,
         "schema_version": 3,
     }
-    assert "_Your answer here._" in answers.source
+    assert "YOUR ANSWER HERE" in answers.source
     assert "timestamp" not in raw and json.loads(raw)["nbformat"] == 4
 
 
@@ -276,13 +275,15 @@ def test_python_region_becomes_raise_at_its_indentation() -> None:
         """\
         def f(x):
             \"\"\"Doc.\"\"\"
-            raise NotImplementedError
+            # YOUR CODE HERE
+            raise NotImplementedError()
 
 
         class A:
             def g(self):
                 if True:
-                    raise NotImplementedError
+                    # YOUR CODE HERE
+                    raise NotImplementedError()
                 return 3
         """
     )
@@ -290,17 +291,19 @@ def test_python_region_becomes_raise_at_its_indentation() -> None:
 
 def test_stripping_keeps_windows_newlines() -> None:
     source = "def f():\r\n    ### BEGIN SOLUTION\r\n    return 1\r\n    ### END SOLUTION\r\n"
-    assert strip_solution_regions(source, "python") == "def f():\r\n    raise NotImplementedError\r\n"
+    assert strip_solution_regions(source, "python") == (
+        "def f():\r\n    # YOUR CODE HERE\r\n    raise NotImplementedError()\r\n")
 
 
 def test_region_at_the_end_of_text_without_newline() -> None:
     source = "def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION"
-    assert strip_solution_regions(source, "python") == "def f():\n    raise NotImplementedError"
+    assert strip_solution_regions(source, "python") == (
+        "def f():\n    # YOUR CODE HERE\n    raise NotImplementedError()")
 
 
 def test_markdown_region_becomes_answer_placeholder() -> None:
     source = "## 1. Why?\n\n<!-- BEGIN SOLUTION -->\nBecause.\n\nAnd more.\n<!-- END SOLUTION -->\n"
-    assert strip_solution_regions(source, "markdown") == "## 1. Why?\n\n_Your answer here._\n"
+    assert strip_solution_regions(source, "markdown") == "## 1. Why?\n\nYOUR ANSWER HERE\n"
 
 
 def test_text_without_regions_is_unchanged() -> None:
@@ -360,16 +363,23 @@ def test_notebook_is_deterministic_and_valid() -> None:
     section = NotebookSection(
         id="part",
         statement="## Part",
-        files=(("part.py", "def f():\n    raise NotImplementedError\n"), ("part.md", "Q?\n")),
+        files=(("part.py", "def f():\n    # YOUR CODE HERE\n    raise NotImplementedError()\n"),),
         points=5,
         manual=False,
     )
-    first = notebook_text(build_notebook("# Intro", [section], "Bye"))
-    second = notebook_text(build_notebook("# Intro", [section], "Bye"))
+    essay = NotebookSection(id="essay", statement="## Essay", files=(("essay.md", "Q?\n"),), points=2,
+                            manual=True)
+    first = notebook_text(build_notebook("# Intro", [section, essay], "Bye"))
+    second = notebook_text(build_notebook("# Intro", [section, essay], "Bye"))
     assert first == second and first.endswith("}\n")
     notebook = nbformat.reads(first, as_version=4)
     nbformat.validate(notebook)
-    assert [c.id for c in notebook.cells] == ["intro", "part-statement", "part-f", "part", "outro"]
+    assert [c.id for c in notebook.cells] == ["intro", "part-statement", "part-f", "part",
+                                              "essay-statement", "essay", "outro"]
+    cells = {c.id: c.metadata.get("nbgrader", {}) for c in notebook.cells}
+    assert (cells["part"]["grade"], cells["part"]["solution"], cells["part"]["points"]) == (True, False, 5)
+    assert (cells["part-f"]["grade"], cells["part-f"]["solution"]) == (False, True)
+    assert (cells["essay"]["grade"], cells["essay"]["solution"], cells["essay"]["points"]) == (True, True, 2)
 
 
 # --- leaks -----------------------------------------------------------------------------------
@@ -485,7 +495,7 @@ def test_release_of_another_assignment(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert (out / "README.md").read_text() == "# Tiny (10 points)\n## Square (8 points)\n## Answers\n"
     assert "raise NotImplementedError" in (out / "square.py").read_text()
-    assert "_Your answer here._" in (out / "answers.md").read_text()
+    assert "YOUR ANSWER HERE" in (out / "answers.md").read_text()
     # Releasing again over the previous bundle replaces it.
     release_assignment(assignment, out)
     assert sorted(bundle_files(out)) == list(report.files)

@@ -63,7 +63,8 @@ def check_json_cost(raw: bytes, max_bytes: int, max_items: int = MAX_JSON_ITEMS)
 
 
 def notebook_code_cells(raw: bytes, max_bytes: int | None = None) -> list[str]:
-    """The source of each code cell of an ``.ipynb`` file, magics and shell lines removed.
+    """The source of each code cell of an ``.ipynb`` file, magics and shell lines removed,
+    nbgrader's autograder cells left out.
 
     With ``max_bytes`` (the trusted side, which must bound its cost) a notebook over that
     size or with too many JSON values is refused with ValueError before it is parsed.
@@ -76,10 +77,20 @@ def notebook_code_cells(raw: bytes, max_bytes: int | None = None) -> list[str]:
         raise ValueError("the notebook has no list of cells")
     sources = []
     for cell in cells:
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code" or is_autograder_cell(cell):
             continue
         sources.append(strip_ipython(cell_source(cell)))
     return sources
+
+
+def is_autograder_cell(cell: dict) -> bool:
+    """An nbgrader autograder cell (``grade`` without ``solution``): in a released notebook it
+    only carries a task's points for the gradebook, and checks nothing the kit relies on. It is
+    neither run nor read: marking a cell so only takes its code out of the submission."""
+    metadata = cell.get("metadata")
+    nbgrader = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+    return (isinstance(nbgrader, dict) and nbgrader.get("grade") is True
+            and nbgrader.get("solution") is not True)
 
 
 def cell_source(cell: dict) -> str:

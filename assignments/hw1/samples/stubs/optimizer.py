@@ -56,12 +56,14 @@ class Adam(Optimizer):
         eps: float = 1e-8,
     ) -> None:
         """Check the hyper-parameters and hand them to the base class as the group defaults."""
-        raise NotImplementedError
+        # YOUR CODE HERE
+        raise NotImplementedError()
 
     @torch.no_grad()
     def step(self, closure: Closure = None) -> Any:
         """Update every parameter that has a gradient once; return the closure's loss."""
-        raise NotImplementedError
+        # YOUR CODE HERE
+        raise NotImplementedError()
 
 
 class SGDMomentum(Optimizer):
@@ -78,12 +80,14 @@ class SGDMomentum(Optimizer):
 
     def __init__(self, params: Params, lr: float = 1e-2, momentum: float = 0.9) -> None:
         """Check the hyper-parameters and hand them to the base class as the group defaults."""
-        raise NotImplementedError
+        # YOUR CODE HERE
+        raise NotImplementedError()
 
     @torch.no_grad()
     def step(self, closure: Closure = None) -> Any:
         """Update every parameter that has a gradient once; return the closure's loss."""
-        raise NotImplementedError
+        # YOUR CODE HERE
+        raise NotImplementedError()
 
 
 class AdaGrad(Optimizer):
@@ -100,12 +104,14 @@ class AdaGrad(Optimizer):
 
     def __init__(self, params: Params, lr: float = 1e-2, eps: float = 1e-10) -> None:
         """Check the hyper-parameters and hand them to the base class as the group defaults."""
-        raise NotImplementedError
+        # YOUR CODE HERE
+        raise NotImplementedError()
 
     @torch.no_grad()
     def step(self, closure: Closure = None) -> Any:
         """Update every parameter that has a gradient once; return the closure's loss."""
-        raise NotImplementedError
+        # YOUR CODE HERE
+        raise NotImplementedError()
 
 
 class RMSprop(Optimizer):
@@ -122,9 +128,11 @@ class RMSprop(Optimizer):
 
     def __init__(self, params: Params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8) -> None:
         """Check the hyper-parameters and hand them to the base class as the group defaults."""
-        raise NotImplementedError
+        # YOUR CODE HERE
+        raise NotImplementedError()
 
     @torch.no_grad()
     def step(self, closure: Closure = None) -> Any:
         """Update every parameter that has a gradient once; return the closure's loss."""
-        raise NotImplementedError
+        # YOUR CODE HERE
+        raise NotImplementedError()

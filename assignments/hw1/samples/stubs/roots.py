@@ -33,7 +33,8 @@ def gradient_descent(
             ``max_iter`` steps were taken without converging. Never return such an ``x`` as if
             it were an answer.
     """
-    raise NotImplementedError
+    # YOUR CODE HERE
+    raise NotImplementedError()
 
 
 def find_roots(a: float, b: float, c: float) -> list[float]:
@@ -52,7 +53,8 @@ def find_roots(a: float, b: float, c: float) -> list[float]:
     Raises:
         ValueError: ``a == 0`` (not a quadratic).
     """
-    raise NotImplementedError
+    # YOUR CODE HERE
+    raise NotImplementedError()
 
 
 def solve(x0: float, optimizer_cls: type, max_iter: int = 10_000, **optimizer_kwargs: Any) -> float:
@@ -65,4 +67,5 @@ def solve(x0: float, optimizer_cls: type, max_iter: int = 10_000, **optimizer_kw
 
     Example: ``solve(-10.0, Adam, lr=0.05)`` should come close to ``3 - sqrt(5)``.
     """
-    raise NotImplementedError
+    # YOUR CODE HERE
+    raise NotImplementedError()

@@ -25,16 +25,19 @@ class Linear:
 
     def __init__(self, in_features: int, out_features: int) -> None:
         """Random weights (uniform in ±1/sqrt(in_features)), zero bias, zero gradients."""
-        raise NotImplementedError
+        # YOUR CODE HERE
+        raise NotImplementedError()
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``x @ W.T + b`` for a batch ``x`` of shape (N, in_features); remembers ``x``."""
-        raise NotImplementedError
+        # YOUR CODE HERE
+        raise NotImplementedError()
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """Gradient with respect to the input, of shape (N, in_features); sets ``grad_W`` and
         ``grad_b`` (summed over the batch)."""
-        raise NotImplementedError
+        # YOUR CODE HERE
+        raise NotImplementedError()
 
 
 class Sigmoid:
@@ -42,11 +45,13 @@ class Sigmoid:
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """``s(x)``; remembers the output, which is all the derivative needs."""
-        raise NotImplementedError
+        # YOUR CODE HERE
+        raise NotImplementedError()
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """``grad_out * s'(x)``, with ``s'(x) = s(x) * (1 - s(x))``."""
-        raise NotImplementedError
+        # YOUR CODE HERE
+        raise NotImplementedError()
 
 
 class MSELoss:
@@ -54,11 +59,13 @@ class MSELoss:
 
     def forward(self, pred: np.ndarray, target: np.ndarray) -> float:
         """``mean((pred - target) ** 2)`` as a Python float; remembers the difference."""
-        raise NotImplementedError
+        # YOUR CODE HERE
+        raise NotImplementedError()
 
     def backward(self) -> np.ndarray:
         """d loss / d pred, of the shape of ``pred``."""
-        raise NotImplementedError
+        # YOUR CODE HERE
+        raise NotImplementedError()
 
 
 class Sequential:
@@ -66,23 +73,28 @@ class Sequential:
 
     def __init__(self, *layers: object) -> None:
         """Keep the layers, in order, in ``self.layers``."""
-        raise NotImplementedError
+        # YOUR CODE HERE
+        raise NotImplementedError()
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Each layer's forward on the previous one's output."""
-        raise NotImplementedError
+        # YOUR CODE HERE
+        raise NotImplementedError()
 
     def backward(self, grad_out: np.ndarray) -> np.ndarray:
         """Each layer's backward, last layer first; returns d loss / d (the network's input)."""
-        raise NotImplementedError
+        # YOUR CODE HERE
+        raise NotImplementedError()
 
     def parameters(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """``(param, grad)`` for every weight and bias of every ``Linear``: the layer's own
         arrays (not copies), so that changing ``param`` in place changes the layer."""
-        raise NotImplementedError
+        # YOUR CODE HERE
+        raise NotImplementedError()
 
 
 def train_step(model: Sequential, loss: MSELoss, x: np.ndarray, y: np.ndarray, lr: float) -> float:
     """One step of gradient descent on ``loss(model(x), y)``: forward, backward, then
     ``param -= lr * grad`` in place for every parameter. Returns the loss before the step."""
-    raise NotImplementedError
+    # YOUR CODE HERE
+    raise NotImplementedError()
