@@ -65,7 +65,8 @@ def test_a_bundle_says_which_assignment_without_the_course(tmp_path: Path, monke
         release_assignment(assignment, bundle)
         picked = []
         monkeypatch.setattr("autograder.cli.grade_batch",
-                            lambda spec, subs, options, *a, **k: picked.append((spec, options.suites)))
+                            lambda spec, subs, options, *a, picked=picked, **k: picked.append(
+                                (spec, options.suites)))
         result = invoke("check", ".", cwd=bundle, course=None)
         assert result.exit_code == 0, result.output
         ((spec, suites),) = picked
