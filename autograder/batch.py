@@ -7,6 +7,7 @@ sandboxed child.
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -106,8 +107,10 @@ def grade_batch(
                 *[arg for plugin in quiet for arg in ("-p", plugin)],
                 "--import-mode=importlib", "-W", "ignore::DeprecationWarning", *map(str, files),
             ]
+            forget_suite_modules(files)
             code = pytest.main(args, plugins=[plugin])
     finally:
+        forget_suite_modules(files)
         sandbox.shutdown()
     if plugin.collection_errors:
         raise GradingError("the check suite could not be collected:\n" + "\n".join(plugin.collection_errors))
@@ -118,3 +121,14 @@ def grade_batch(
             reason = "; ".join(plugin.failures.get(index, [])) or (
                 f"the grading session ended before it (pytest exit code {int(code)})")
             report(sub, failure_result(result_skeleton(assignment, sub.name, sandbox), reason))
+
+
+def forget_suite_modules(files: list[Path]) -> None:
+    """Drop the check files pytest imported from ``sys.modules``. pytest names them after
+    their path under the assignment's folder (``public.test_public``), the same for every
+    assignment, and would reuse one it finds there: a second assignment graded in the same
+    process would run the first one's checks."""
+    paths = {str(path.resolve()) for path in files}
+    for name, module in list(sys.modules.items()):
+        if str(Path(getattr(module, "__file__", None) or "").resolve()) in paths:
+            del sys.modules[name]

@@ -15,6 +15,7 @@ sandbox (``ProbeResult``), so a comparison here cannot be patched by student cod
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -60,9 +61,10 @@ def import_file(path: Path, name: str) -> ModuleType:
 def suite_module(check_file: str, file_name: str) -> ModuleType:
     """A trusted helper module beside a check file (such as ``variants.py``), loaded once per
     process. Suites are collected by path, not imported as packages, so a plain import of a
-    sibling would not work."""
-    path = Path(check_file).with_name(file_name)
-    name = f"_suite_{path.parent.name}_{path.stem}"
+    sibling would not work. The module's name comes from its whole path: two assignments'
+    ``hidden/helpers.py`` are two modules."""
+    path = Path(check_file).resolve().with_name(file_name)
+    name = f"_suite_{hashlib.sha256(str(path).encode()).hexdigest()[:12]}_{path.stem}"
     if name not in sys.modules:
         import_file(path, name)
     return sys.modules[name]

@@ -88,14 +88,14 @@ def _markers(path: Path) -> list[Path]:
 
 
 def _file_names(paths: list[Path]) -> set[str]:
-    """The names of the files in ``paths`` and one and two levels down (a folder of
-    submissions holds folders of files)."""
+    """The names of the files in ``paths`` and up to three levels down (a folder of
+    submissions holds folders of files; nbgrader's ``submitted/<student>/<name>/`` one more)."""
     names: set[str] = set()
     for path in paths:
         if path.is_file():
             names.add(path.name)
             continue
-        for pattern in ("*", "*/*"):
+        for pattern in ("*", "*/*", "*/*/*"):
             names.update(p.name for p in path.glob(pattern))
     return names
 
@@ -415,6 +415,83 @@ def benchmark(copies: int, samples: Path, assignment_name: str | None, layer: st
     if grader is not None:
         Console().print(f"grader peak memory per grading process: {grader:.0f} MiB")
     Console().print(f"peak resident memory, sandboxed workers included: {bench.peak_memory_mib():.0f} MiB")
+
+
+@main.group("nbgrader")
+def nbgrader_group() -> None:
+    """Grade an nbgrader course: a source notebook for nbgrader to release, sandboxed
+    autograding into nbgrader's gradebook, feedback where nbgrader delivers it."""
+
+
+def _nbgrader_course(course_dir: Path) -> Any:
+    """nbgrader's view of COURSE_DIR, or one line saying the extra is missing."""
+    try:
+        from .nbgrader_course.coursedir import course_directory
+    except ImportError:
+        raise click.ClickException("nbgrader is not installed: pip install 'autograder[nbgrader]'") from None
+    return course_directory(course_dir)
+
+
+course_dir_argument = click.argument("course_dir", type=click.Path(file_okay=False, path_type=Path))
+
+
+@nbgrader_group.command("release")
+@click.argument("name")
+@course_dir_argument
+def nbgrader_release(name: str, course_dir: Path) -> None:
+    """Write COURSE_DIR/source/NAME/: the source notebook (nbgrader generate_assignment
+    turns it into the kit's student notebook) and the public .autograder/ folder."""
+    spec = _named(name)
+    _refuse_broken_suite(spec)
+    coursedir = _nbgrader_course(course_dir)
+    from .nbgrader_course.source import write_source
+
+    for path in write_source(spec, coursedir):
+        click.echo(path)
+    console.print(f"next: nbgrader generate_assignment {name} (in {course_dir})", markup=False)
+
+
+@nbgrader_group.command("autograde")
+@click.argument("name")
+@course_dir_argument
+@layer_option
+@click.option("--jobs", "-j", default=os.cpu_count() or 1, show_default=True, type=click.IntRange(min=1),
+              help="Grading processes, each with its own sandbox worker.")
+def nbgrader_autograde(name: str, course_dir: Path, layer: str | None, jobs: int) -> None:
+    """Grade every COURSE_DIR/submitted/<student>/NAME/ in the sandbox and record the scores in
+    nbgrader's gradebook (the tasks graded by hand are left to formgrader)."""
+    spec = _named(name)
+    _refuse_broken_suite(spec)
+    coursedir = _nbgrader_course(course_dir)
+    from .nbgrader_course.autograde import NotInGradebook, autograde, results_folder
+
+    try:
+        results = autograde(spec, coursedir, GradingOptions(layer=layer), jobs,
+                            lambda r: console.print(f"graded {r['submission']}", markup=False))
+    except (NotInGradebook, GradingError) as exc:
+        raise click.ClickException(str(exc)) from None
+    _print_table(results)
+    console.print(f"recorded {len(results)} submission(s) in {coursedir.db_url}; the kit's reports: "
+                  f"{results_folder(coursedir, spec)}", markup=False)
+
+
+@nbgrader_group.command("feedback")
+@click.argument("name")
+@course_dir_argument
+def nbgrader_feedback(name: str, course_dir: Path) -> None:
+    """Write each student's feedback page to COURSE_DIR/feedback/<student>/NAME/, with the
+    scores and comments given in formgrader, for nbgrader release_feedback to deliver."""
+    spec = _named(name)
+    coursedir = _nbgrader_course(course_dir)
+    from .nbgrader_course.feedback import write_feedback
+
+    written, problems = write_feedback(spec, coursedir)
+    for problem in problems:
+        console.print(problem, markup=False)
+    for path in written:
+        click.echo(path)
+    if problems:
+        sys.exit(1)
 
 
 @main.command("lint")

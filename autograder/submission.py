@@ -23,6 +23,7 @@ MAX_NOTEBOOK_BYTES = 20 << 20
 MAX_ANSWERS_CHARS = 64 * 1024
 HEADING_CHARS = 200  # how much of a markdown cell is searched for a heading
 IGNORED_DIRS = {"__pycache__", ".ipynb_checkpoints", ".git"}
+MAX_BATCH_DEPTH = 3  # folders of folders of submissions: a class, its sections, nbgrader's layout
 MAX_NAME_CHARS = 120
 # A file name may have 255 bytes, a character takes up to 4 in UTF-8, and "-N" is added to a
 # name already taken: a cap in bytes well below 255 keeps every output folder writable.
@@ -173,7 +174,36 @@ def answers_text(submission: Submission, task: Task, assignment: Assignment) -> 
     return None if text is None else text[:MAX_ANSWERS_CHARS]
 
 
-def _safe_name(name: str) -> str:
+def _holds_work(folder: Path, assignment: Assignment) -> bool:
+    return any(os.path.lexists(folder / name) for name in (*assignment.submission_files, assignment.notebook))
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir()
+                  if p.is_dir() and not p.is_symlink() and p.name not in IGNORED_DIRS
+                  and not p.name.startswith("."))
+
+
+def _expand(path: Path, assignment: Assignment, depth: int) -> list[tuple[str, Path]]:
+    """``(name, path)`` of each submission ``path`` is or holds (see ``discover``)."""
+    if not path.is_dir() or path.is_symlink():
+        return [(path.stem if path.is_file() else path.name, path)]
+    name = path.resolve().name
+    if _holds_work(path, assignment):
+        return [(name, path)]
+    nested = path / assignment.name
+    if nested.is_dir() and not nested.is_symlink() and _holds_work(nested, assignment):
+        return [(name, nested)]
+    if depth < MAX_BATCH_DEPTH:
+        inner = [item for sub in _subfolders(path) for item in _expand(sub, assignment, depth + 1)
+                 if depth == 0 or _holds_work(item[1], assignment)]
+        notebooks = [(p.stem, p) for p in sorted(path.glob("*.ipynb")) if p.is_file() and depth == 0]
+        if inner or notebooks:
+            return inner + notebooks
+    return [(name, path)]
+
+
+def safe_name(name: str) -> str:
     """A name of word characters and ``.@+-``, at most MAX_NAME_CHARS characters and
     MAX_NAME_BYTES bytes in UTF-8 (cut on a character boundary)."""
     cleaned = re.sub(r"[^\w.@+-]+", "_", name, flags=re.UNICODE).strip("._") or "submission"
@@ -184,31 +214,21 @@ def discover(paths: list[Path], assignment: Assignment, keep_files: bool = True)
     """Expand the command line's paths into submissions with unique, file-system-safe names
     (none of them a name in ``BATCH_OUTPUTS``: ``grades.csv`` is graded as ``grades.csv-2``).
 
-    A notebook or a folder holding homework files is one submission; a folder whose
-    sub-folders hold them is a batch; a folder with neither is one (empty) submission.
-    Without ``keep_files`` each is read (its problems found) and returned ``unloaded``.
+    A notebook or a folder holding homework files is one submission. A folder holding none
+    but a folder named as the assignment that does is one, named after the outer folder:
+    nbgrader's ``submitted/<student>/<assignment>/``. A folder whose sub-folders (at any depth
+    up to ``MAX_BATCH_DEPTH``) hold submissions is a batch of them; a folder with none of these
+    is one (empty) submission. Without ``keep_files`` each is read (its problems found) and
+    returned ``unloaded``.
     """
     found: list[tuple[str, Path]] = []
-    wanted = set(assignment.submission_files) | {assignment.notebook}
     for path in paths:
         if not os.path.lexists(path):
             raise FileNotFoundError(f"{path} does not exist")
-        if path.is_dir() and not path.is_symlink():
-            holds_work = any(os.path.lexists(path / n) for n in wanted)
-            subdirs = sorted(
-                p for p in path.iterdir()
-                if p.is_dir() and not p.is_symlink() and p.name not in IGNORED_DIRS
-                and not p.name.startswith(".")
-            )
-            notebooks = sorted(p for p in path.glob("*.ipynb") if p.is_file())
-            if not holds_work and (subdirs or notebooks):
-                found += [(p.name, p) for p in subdirs]
-                found += [(p.stem, p) for p in notebooks]
-                continue
-        found.append((path.stem if path.is_file() else path.resolve().name, path))
+        found += _expand(path, assignment, 0)
     submissions, used = [], {n.casefold() for n in BATCH_OUTPUTS}
     for raw_name, path in found:
-        name = base = _safe_name(raw_name)
+        name = base = safe_name(raw_name)
         counter = 2
         while name.casefold() in used:
             name, counter = f"{base}-{counter}", counter + 1
