@@ -19,12 +19,14 @@ from . import assignment as assignments
 from . import output
 from .batch import GradingError, GradingOptions, grade_batch
 from .jobs import grade_parallel
+from .progress import ProgressLog
 from .report.summary import render_summary
 from .report.terminal import render_check_report
 from .sandbox import LAYERS
 from .submission import discover
 
 console = Console(stderr=True)
+MAX_NAMED = 50  # submissions named in one line of a batch's verdict; grades.csv has them all
 
 
 def _named(name: str) -> assignments.Assignment:
@@ -261,6 +263,8 @@ def grade(
             TextColumn("{task.description}"), console=console, transient=True,
         ) as progress:
             bar = progress.add_task("", total=len(submissions))
+            log = None if console.is_terminal else ProgressLog(
+                len(submissions), lambda line: console.print(line, markup=False, highlight=False))
 
             def on_result(result: dict[str, Any]) -> None:
                 try:
@@ -269,6 +273,8 @@ def grade(
                     console.print(f"could not write {result['submission']}'s files: {exc}", markup=False)
                 results.append(result)
                 progress.update(bar, advance=1, description=result["submission"])
+                if log is not None:
+                    log.advance()
 
             grade_parallel(spec, submissions, options, on_result, jobs)
     except GradingError as exc:
@@ -279,7 +285,12 @@ def grade(
         render_summary(results, out)
     _print_table(results)
     console.print(f"reports: {out / 'summary.html'} and {out}/<submission>/feedback.html")
-    if fail_under is not None and any(_automatic_percent(r) < fail_under for r in results):
+    under = [r for r in results if fail_under is not None and _automatic_percent(r) < fail_under]
+    if under:
+        named = ", ".join(f"{r['submission']} ({_automatic_percent(r):.0f}%)" for r in under[:MAX_NAMED])
+        more = f" and {len(under) - MAX_NAMED} more (see grades.csv)" if len(under) > MAX_NAMED else ""
+        console.print(f"{len(under)} submission(s) under {fail_under:g}% of the automatic points: "
+                      f"{named}{more}", markup=False, highlight=False)
         sys.exit(1)
 
 
@@ -327,8 +338,11 @@ def merge_manual(out: Path, scores_csv: Path, task: str | None) -> None:
     except (UnicodeDecodeError, csv.Error) as exc:
         raise click.ClickException(f"{scores_csv} is not a readable UTF-8 CSV file ({exc})") from None
     for problem in problems:
-        console.print(f"[yellow]{problem}[/yellow]")
-    console.print(f"merged {scores_csv} into {out}")
+        console.print(problem, markup=False, highlight=False)
+    console.print(f"merged {scores_csv} into {out}", markup=False)
+    if problems:
+        console.print(f"{len(problems)} row(s) were not merged (see above)", markup=False)
+        sys.exit(1)
 
 
 @main.command()

@@ -60,9 +60,10 @@ def test_manual_scores_are_merged_from_a_csv(graded_twice, tmp_path):
     scores = tmp_path / "scores.csv"
     scores.write_text("submission,score,comment\nseed,6,Vieta is not descent\nnobody,3,\nempty,99,\n")
     result = CliRunner().invoke(main, ["merge-manual", str(out), str(scores)])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # bad rows are named, and CI sees them
     assert "no graded submission named 'nobody'" in result.output
     assert "outside 0..10" in result.output
+    assert "2 row(s) were not merged" in result.output
     seed = json.loads((out / "seed" / "result.json").read_text())
     answers = next(t for t in seed["tasks"] if t["id"] == "answers")
     assert answers["score"] == 6 and answers["answer"]["comment"] == "Vieta is not descent"
@@ -76,6 +77,8 @@ def test_fail_under_makes_ci_fail_and_check_prints_a_report(tmp_path):
         main, ["grade", str(SAMPLES / "syntax_error"), "--out", str(tmp_path), "--fail-under", "90"]
     )
     assert result.exit_code == 1
+    assert "1 submission(s) under 90% of the automatic points: syntax_error (56%)" in result.output
+    assert "graded 1/1 (100%)" in result.output  # no terminal: progress goes to the log
     check = CliRunner().invoke(main, ["check", str(SAMPLES / "reference")])
     assert check.exit_code == 0, check.output
     assert "✓" in check.output and "✗" not in check.output
@@ -158,7 +161,7 @@ def test_merge_manual_names_what_it_cannot_read(graded_twice, tmp_path):
     scores = tmp_path / "scores.csv"
     scores.write_text("submission,score\nseed,5\n")
     result = CliRunner().invoke(main, ["merge-manual", str(out), str(scores)])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output
     assert "empty/result.json left out" in result.output
     scores.write_bytes(b"\xff\xfe\x00 not text")
     result = CliRunner().invoke(main, ["merge-manual", str(out), str(scores)])
