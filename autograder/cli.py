@@ -3,10 +3,12 @@ lint."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import signal
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,7 @@ from .report.terminal import render_check_report
 from .sandbox import LAYERS
 from .submission import discover
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # a log line is never cut in two
 MAX_NAMED = 50  # submissions named in one line of a batch's verdict; grades.csv has them all
 
 
@@ -235,7 +237,51 @@ def grade(
     jobs: int,
     fail_under: float | None,
 ) -> None:
-    """Grade submissions: each PATH is a submission (folder or notebook) or a folder of them."""
+    """Grade submissions: each PATH is a submission (folder or notebook), a folder of them, or
+    a Moodle or Canvas "download all submissions" zip."""
+    with contextlib.ExitStack() as cleanup:
+        paths, identities = _unpack_downloads(paths, assignment_name, cleanup)
+        _grade(paths, identities, out, assignment_name, layer, cold, reveal, public_only, jobs, fail_under)
+
+
+def _unpack_downloads(paths: tuple[Path, ...], assignment_name: str | None, cleanup: contextlib.ExitStack
+                      ) -> tuple[tuple[Path, ...], dict[Path, dict[str, Any]]]:
+    """Each zip among ``paths`` unpacked (for the rest of the command) into a folder of
+    submissions, and who each of those is in the LMS; files that fit no student are listed."""
+    from .lms.archive import UnsafeArchive
+    from .lms.layouts import unpack_download
+
+    course = assignments.find_course()
+    names = [assignment_name] if assignment_name else assignments.available(course)
+    wanted: set[str] = set()
+    for name in names:
+        with contextlib.suppress(assignments.AssignmentError):
+            spec = assignments.load(name, course)
+            wanted |= {*spec.submission_files, spec.notebook}
+    unpacked, identities = [], {}
+    for path in paths:
+        if not (path.is_file() and path.suffix.lower() == ".zip"):
+            unpacked.append(path)
+            continue
+        target = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="lms-")))
+        try:
+            placed, unknown = unpack_download(path, target, wanted)
+        except UnsafeArchive as exc:
+            raise click.ClickException(f"{path}: {exc}") from None
+        for name in unknown:
+            console.print(f"{path.name}: {name!r} is not a Moodle or Canvas submission file; not graded",
+                          markup=False, highlight=False)
+        late = sum(s.late for s in placed.values())
+        console.print(f"{path.name}: {len(placed)} {placed and next(iter(placed.values())).lms or 'LMS'} "
+                      f"submission(s){f', {late} marked late' if late else ''}", markup=False)
+        identities.update({target / "submissions" / name: s.identity() for name, s in placed.items()})
+        unpacked.append(target / "submissions")
+    return tuple(unpacked), identities
+
+
+def _grade(paths: tuple[Path, ...], identities: dict[Path, dict[str, Any]], out: Path,
+           assignment_name: str | None, layer: str | None, cold: bool, reveal: bool, public_only: bool,
+           jobs: int, fail_under: float | None) -> None:
     spec = _assignment_for(list(paths), assignment_name)
     if not spec.has_hidden_suite and not public_only:
         console.print(f"{spec.name}: no hidden checks here (a released bundle): grading the public "
@@ -246,6 +292,7 @@ def grade(
         submissions = discover(list(paths), spec, keep_files=False)  # each job reads its own
     except (FileNotFoundError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
+    who = {s.name: identities[s.path] for s in submissions if s.path in identities}
     options = GradingOptions(
         suites=("public",) if public_only else ("public", "hidden"),
         layer=layer,
@@ -267,6 +314,8 @@ def grade(
                 len(submissions), lambda line: console.print(line, markup=False, highlight=False))
 
             def on_result(result: dict[str, Any]) -> None:
+                if result.get("submission") in who:
+                    result["identity"] = who[result["submission"]]
                 try:
                     result = output.write_submission(out, result)
                 except (OSError, ValueError) as exc:  # the batch's files still list it
@@ -506,6 +555,67 @@ def nbgrader_feedback(name: str, course_dir: Path) -> None:
         click.echo(path)
     if problems:
         sys.exit(1)
+
+
+@main.group("export")
+def export_group() -> None:
+    """Write what another grading platform imports."""
+
+
+roster_option = click.option(
+    "--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+    help="The LMS's own gradebook export (CSV), listing the students.")
+to_option = click.option("--to", "target", type=click.Path(dir_okay=False, path_type=Path),
+                         help="Where to write the CSV (default: OUT/<lms>_import.csv).")
+
+
+def _write_gradebook(lms: str, out: Path, roster: Path, target: Path | None, build: Any) -> None:
+    """Read OUT's results and the roster, write the import CSV, list what did not match."""
+    from .lms.gradebook import read_roster
+
+    problems: list[str] = []
+    results = output.load_results(out, problems)
+    for problem in problems:
+        console.print(problem, markup=False)
+    if not results:
+        raise click.ClickException(f"{out} holds no graded results")
+    try:
+        exported = build(results, read_roster(roster))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise click.ClickException(f"{roster} is not a readable UTF-8 CSV file ({exc})") from None
+    target = target or out / f"{lms}_import.csv"
+    target.write_text(exported.text, encoding="utf-8")
+    for name in exported.unmatched_results:
+        console.print(f"not in the roster: {name}", markup=False, highlight=False)
+    for name in exported.students_without_result:
+        console.print(f"in the roster, no graded submission: {name}", markup=False, highlight=False)
+    console.print(f"wrote {target}", markup=False)
+
+
+@export_group.command("canvas")
+@click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@roster_option
+@click.option("--column", help="The assignment's column, as Canvas names it: \"Name (id)\" updates "
+              "that assignment (default: the assignment's name, a new column).")
+@to_option
+def export_canvas(out: Path, roster: Path, column: str | None, target: Path | None) -> None:
+    """Canvas's gradebook import CSV for the results in OUT (a graded batch)."""
+    from .lms.gradebook import canvas_csv
+
+    _write_gradebook("canvas", out, roster, target,
+                     lambda results, rows: canvas_csv(results, rows, column or results[0]["assignment"]))
+
+
+@export_group.command("moodle")
+@click.argument("out", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@roster_option
+@to_option
+def export_moodle(out: Path, roster: Path, target: Path | None) -> None:
+    """Moodle's grade import CSV for the results in OUT (map its ID number or email column)."""
+    from .lms.gradebook import moodle_csv
+
+    _write_gradebook("moodle", out, roster, target,
+                     lambda results, rows: moodle_csv(results, rows, results[0]["assignment"]))
 
 
 @main.command("lint")

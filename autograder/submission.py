@@ -30,7 +30,7 @@ MAX_NAME_CHARS = 120
 MAX_NAME_BYTES = 200
 # The batch's own output files sit beside the submissions' folders; a submission never
 # takes one of these names (``discover`` renames it), whatever its folder or notebook is called.
-BATCH_OUTPUTS = ("grades.csv", "mistakes.csv", "summary.html")
+BATCH_OUTPUTS = ("grades.csv", "mistakes.csv", "summary.html", "canvas_import.csv", "moodle_import.csv")
 
 
 @dataclass
