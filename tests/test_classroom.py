@@ -197,7 +197,8 @@ def test_the_workflow_passes_actionlint(spec: assignments.Assignment, tmp_path: 
 
 def test_the_workflow_reports_the_public_checks_to_classroom(bundle: Path) -> None:
     workflow = workflow_of(bundle)
-    assert "push" in workflow["on"]
+    assert {"push", "repository_dispatch"} <= set(workflow["on"])
+    assert workflow["jobs"]["autograding"]["if"] == "github.actor != 'github-classroom[bot]'"
     assert workflow["permissions"] == {"checks": "write", "actions": "read", "contents": "read"}
     install = step(workflow, name="Install the grading engine")
     torch_at = install["run"].index(f"{TORCH_SPEC} --index-url {TORCH_INDEX}")
@@ -348,3 +349,40 @@ def test_the_summary_is_capped_at_a_line_boundary() -> None:
     capped = capped_summary(text)
     assert len(capped.encode("utf-8")) <= 1024 * 1024 and capped.endswith("cut to fit.*\n")
     assert capped_summary("short\n") == "short\n"
+
+
+def test_the_classroom_command_reports_without_a_bundle(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from autograder.classroom.report import classroom_command
+
+    output = tmp_path / "output"
+    done = CliRunner().invoke(classroom_command, [str(tmp_path)], env={"GITHUB_OUTPUT": str(output)})
+    assert done.exit_code == 0, done.output
+    assert executed_commands(done.output) == ["stop-commands", "resume"]
+    assert output.read_text().startswith("result=")
+
+
+# The teacher's side ----------------------------------------------------------------------------
+
+def test_the_teachers_batch_run_over_cloned_repositories_applies_the_hidden_checks(
+        bundle: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Classroom ran the public checks only; ``autograder grade`` in the course, over the
+    students' repositories, grades them with the course's hidden checks as well."""
+    from click.testing import CliRunner
+
+    from autograder.cli import main
+
+    repos = tmp_path / "hw2-submissions"
+    for name in ("alice-hw2", "bob-hw2"):
+        shutil.copytree(bundle, repos / name)
+    shutil.copy(COURSE / "solutions" / "hw2" / "backprop.py", repos / "alice-hw2" / "backprop.py")
+    monkeypatch.chdir(COURSE)
+    monkeypatch.delenv("AUTOGRADER_COURSE", raising=False)
+    done = CliRunner().invoke(main, ["grade", str(repos), "--out", str(tmp_path / "grades"), "-j", "1"])
+    assert done.exit_code == 0, done.output
+    alice = json.loads((tmp_path / "grades" / "alice-hw2" / "result.json").read_text())
+    bob = json.loads((tmp_path / "grades" / "bob-hw2" / "result.json").read_text())
+    public = {c["id"] for c in alice["checks"] if "public" in c["id"] or c["id"].endswith(".loads")}
+    assert alice["score"] == HW2.max_score and len(alice["checks"]) > len(public)
+    assert bob["score"] == 0
