@@ -15,6 +15,7 @@ from .sandbox import LoadResult, ProbeResult, Sandbox, TaskOutput
 from .static import notebook_code
 from .submission import Submission
 
+# How a probe call that went wrong is worded for the student, by its status.
 _STATUS_WORDS = {
     ProbeStatus.TIMEOUT: "did not finish in time (an endless loop, or far too slow?)",
     ProbeStatus.CRASHED: "stopped the process",

@@ -1,4 +1,4 @@
-"""The statuses the sandbox answers with, defined once for both sides of the boundary.
+"""The statuses the sandbox replies with, defined once for both sides of the boundary.
 
 Every answer of the worker and of a task child carries one in its ``status`` field. They are
 ``StrEnum`` members, so on the wire and in a result they are the same plain strings.
