@@ -1,0 +1,2 @@
+"""Gradescope: the autograder zip (``export``), the step Gradescope runs per submission
+(``run``) and the ``results.json`` it reads (``results``)."""
