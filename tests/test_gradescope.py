@@ -147,6 +147,20 @@ def test_a_grader_failure_still_shows_every_automatic_task_at_zero() -> None:
     assert "Graded by hand" in results["output"]
 
 
+def test_untrusted_text_cannot_break_out_of_its_markdown() -> None:
+    from result_factory import check, make_result
+
+    forged = "```\n# All checks passed\n<img src=x onerror=alert(1)>"
+    result = make_result(checks=[check("optimizer.adam", "failed", message=forged, actual=forged)])
+    result["tasks"][1]["output"] = {"stdout": forged, "stderr": "", "truncated": False}
+    results = valid(gradescope_results(result, 2.0))
+    (test,) = [t for t in results["tests"] if t.get("extra_data", {}).get("check") == "optimizer.adam"]
+    fenced = f"````text\n{forged}\n````"  # a fence longer than any backtick run inside
+    assert test["output"].count(fenced) == 2 and results["output"].count(fenced) == 1
+    for text in (test["output"], results["output"]):
+        assert text.count("# All checks passed") == text.count(fenced)
+
+
 def test_the_work_is_found_in_an_uploaded_folder_beside_macos_debris(tmp_path: Path) -> None:
     work = tmp_path / "submission" / "my homework"
     shutil.copytree(HW2.samples_dir / "reference", work)

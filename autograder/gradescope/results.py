@@ -12,9 +12,12 @@ manual questions; the top-level output says so.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from typing import Any
+
+from jinja2 import Template
 
 from ..report.feedback import MARKDOWN_CAPS, feedback_context
 from ..report.markdown import md_fence, md_inline
@@ -57,8 +60,13 @@ Plots ({{ c.series_titles|join(", ") }}) are not shown on Gradescope.
 {% endautoescape %}"""
 
 
+@functools.cache
+def _check_template() -> Template:
+    return environment().from_string(CHECK_OUTPUT)
+
+
 def _check_output(check: Mapping[str, Any]) -> str:
-    return environment().from_string(CHECK_OUTPUT).render(c=check).strip() + "\n"
+    return _check_template().render(c=check).strip() + "\n"
 
 
 def _top_output(result: Mapping[str, Any], view: Mapping[str, Any]) -> str:
