@@ -673,10 +673,13 @@ def lint_command(name: str | None) -> None:
 
 
 def _register_integrations() -> None:
-    """The commands that live beside their integration: GitHub Classroom's grading step."""
+    """The commands that live beside their integration: GitHub Classroom's grading step and
+    Gradescope's autograder zip."""
     from .classroom.report import classroom_command
+    from .gradescope.export import gradescope_command
 
     main.add_command(classroom_command, "classroom")
+    export_group.add_command(gradescope_command, "gradescope")
 
 
 _register_integrations()

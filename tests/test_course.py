@@ -205,3 +205,9 @@ def test_several_tasks_graded_by_hand(new_course: Path, tmp_path: Path) -> None:
     assert result["manual_pending"] is False and result["score"] == 16
     feedback = (out / "ann" / "feedback.html").read_text()
     assert "Because the mean is what we want." in feedback and "clear" in feedback
+
+
+def test_every_integration_is_on_the_command_line() -> None:
+    export = main.commands["export"]
+    assert {"canvas", "moodle", "gradescope"} <= set(export.commands)
+    assert {"nbgrader", "classroom", "new", "lint", "release", "check", "grade"} <= set(main.commands)
