@@ -19,7 +19,7 @@ from .report.rendering import write_text
 from .report.summary import render_summary
 from .results import failure_result, manual_pending, total_score
 from .sanitise import describe_error
-from .submission import BATCH_OUTPUTS
+from .submission import RESERVED_NAMES
 
 
 def write_json(path: Path, data: dict[str, Any]) -> None:
@@ -41,7 +41,7 @@ def submission_folder(out_dir: Path, name: Any) -> Path:
     own files (``discover`` never makes such names; this guards against any other caller)."""
     text = str(name)
     if (not text or text in (".", "..") or "/" in text or "\0" in text
-            or text.casefold() in {n.casefold() for n in BATCH_OUTPUTS}):
+            or text.casefold() in {n.casefold() for n in RESERVED_NAMES}):
         raise ValueError(f"{text!r} cannot be a submission's folder name")
     return out_dir / text
 

@@ -30,7 +30,10 @@ MAX_NAME_CHARS = 120
 MAX_NAME_BYTES = 200
 # The batch's own output files sit beside the submissions' folders; a submission never
 # takes one of these names (``discover`` renames it), whatever its folder or notebook is called.
-BATCH_OUTPUTS = ("grades.csv", "mistakes.csv", "summary.html", "canvas_import.csv", "moodle_import.csv")
+BATCH_OUTPUTS = ("grades.csv", "mistakes.csv", "summary.html")  # what every batch writes beside its results
+# Names no submission may take in an output folder: the batch's files, and the LMS imports
+# `autograder export` writes there.
+RESERVED_NAMES = (*BATCH_OUTPUTS, "canvas_import.csv", "moodle_import.csv")
 
 
 @dataclass
@@ -212,7 +215,7 @@ def safe_name(name: str) -> str:
 
 def discover(paths: list[Path], assignment: Assignment, keep_files: bool = True) -> list[Submission]:
     """Expand the command line's paths into submissions with unique, file-system-safe names
-    (none of them a name in ``BATCH_OUTPUTS``: ``grades.csv`` is graded as ``grades.csv-2``).
+    (none of them a name in ``RESERVED_NAMES``: ``grades.csv`` is graded as ``grades.csv-2``).
 
     A notebook or a folder holding homework files is one submission. A folder holding none
     but a folder named as the assignment that does is one, named after the outer folder:
@@ -226,7 +229,7 @@ def discover(paths: list[Path], assignment: Assignment, keep_files: bool = True)
         if not os.path.lexists(path):
             raise FileNotFoundError(f"{path} does not exist")
         found += _expand(path, assignment, 0)
-    submissions, used = [], {n.casefold() for n in BATCH_OUTPUTS}
+    submissions, used = [], {n.casefold() for n in RESERVED_NAMES}
     for raw_name, path in found:
         name = base = safe_name(raw_name)
         counter = 2

@@ -28,7 +28,7 @@ from autograder.results import failure_result, result_skeleton
 from autograder.runtime.loader import MAX_JSON_ITEMS, notebook_code_cells
 from autograder.sanitise import plain
 from autograder.static import MAX_PARSE_CHARS, SourceTooLarge, parse_python
-from autograder.submission import BATCH_OUTPUTS, MAX_NOTEBOOK_BYTES, answers_text, discover
+from autograder.submission import MAX_NOTEBOOK_BYTES, RESERVED_NAMES, answers_text, discover
 
 HW1 = assignment.load("hw1", COURSE)
 REFERENCE = HW1_SAMPLES / "reference"
@@ -168,7 +168,7 @@ def test_batch_outputs_never_take_a_submission_name(tmp_path):
     (batch / "summary.html.ipynb").write_text(json.dumps({"cells": [], "metadata": {}}))
     names = [s.name for s in discover([batch], HW1)]
     assert len(set(names)) == 4
-    assert not {n.casefold() for n in names} & {n.casefold() for n in BATCH_OUTPUTS}
+    assert not {n.casefold() for n in names} & {n.casefold() for n in RESERVED_NAMES}
     with pytest.raises(ValueError):
         output.submission_folder(tmp_path, "grades.csv")
 
