@@ -193,6 +193,14 @@ def host_root() -> list[str]:
     return args
 
 
+def kit_under_tmp() -> list[str]:
+    """bwrap arguments that bind this venv and checkout back, read-only, when they live under
+    /tmp (a fresh clone there): the simulated container's own /tmp is empty, and a real image
+    has the kit installed in /opt."""
+    kept = {os.path.realpath(sys.prefix), str(COURSE)}
+    return [arg for path in sorted(kept) if path.startswith("/tmp/") for arg in ("--ro-bind", path, path)]
+
+
 def simulate(zip_path: Path, submission: Path | dict[str, str], tmp_path: Path,
              limits: dict[str, float] | None = None, command: list[str] | None = None) -> dict[str, Any]:
     """Lay out /autograder as Gradescope does, run ``run_autograder`` (or ``command``) with it
@@ -220,7 +228,7 @@ def simulate(zip_path: Path, submission: Path | dict[str, str], tmp_path: Path,
     started = time.monotonic()
     done = subprocess.run(
         [BWRAP, *host_root(), "--dev", "/dev", "--bind", "/proc", "/proc",
-         "--perms", "1777", "--tmpfs", "/tmp", "--bind", str(root), "/autograder",
+         "--perms", "1777", "--tmpfs", "/tmp", *kit_under_tmp(), "--bind", str(root), "/autograder",
          "--die-with-parent", "--chdir", "/autograder",
          "--setenv", "PATH", f"{VENV_BIN}:/usr/bin:/bin", "--unsetenv", run.ROOT_ENV,
          *(command or ["/autograder/run_autograder"])],
