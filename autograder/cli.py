@@ -233,6 +233,9 @@ def check_command(directory: Path, assignment_name: str | None, layer: str | Non
     "--fail-under", type=float, metavar="PCT",
     help="Exit 1 if any submission scores under PCT percent of the automatic points.",
 )
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Grade on a dask.distributed cluster (its scheduler's address, such as "
+              "tcp://host:8786); each worker keeps a warm sandbox. Needs the [dask] extra.")
 @click.option("--resume", is_flag=True,
               help="Keep the results in --out of submissions whose files, suite and options are "
               "unchanged since they were graded; grade the rest.")
@@ -246,6 +249,7 @@ def grade(
     public_only: bool,
     jobs: int,
     fail_under: float | None,
+    scheduler: str | None,
     resume: bool,
 ) -> None:
     """Grade submissions: each PATH is a submission (folder or notebook), a folder of them, or
@@ -253,7 +257,7 @@ def grade(
     with contextlib.ExitStack() as cleanup:
         paths, identities = _unpack_downloads(paths, assignment_name, cleanup)
         _grade(paths, identities, out, assignment_name, layer, cold, reveal, public_only, jobs, fail_under,
-               resume)
+               resume, scheduler)
 
 
 def _unpack_downloads(paths: tuple[Path, ...], assignment_name: str | None, cleanup: contextlib.ExitStack
@@ -293,7 +297,7 @@ def _unpack_downloads(paths: tuple[Path, ...], assignment_name: str | None, clea
 
 def _grade(paths: tuple[Path, ...], identities: dict[Path, dict[str, Any]], out: Path,
            assignment_name: str | None, layer: str | None, cold: bool, reveal: bool, public_only: bool,
-           jobs: int, fail_under: float | None, resume: bool) -> None:
+           jobs: int, fail_under: float | None, resume: bool, scheduler: str | None = None) -> None:
     spec = _assignment_for(list(paths), assignment_name)
     if not spec.has_hidden_suite and not public_only:
         console.print(f"{spec.name}: no hidden checks here (a released bundle): grading the public "
@@ -347,7 +351,10 @@ def _grade(paths: tuple[Path, ...], identities: dict[Path, dict[str, Any]], out:
                 if log is not None:
                     log.advance()
 
-            grade_parallel(spec, submissions, options, on_result, jobs)
+            if scheduler is None:
+                grade_parallel(spec, submissions, options, on_result, jobs)
+            else:
+                _cluster_grader()(spec, submissions, options, on_result, scheduler)
     except GradingError as exc:
         raise click.ClickException(str(exc)) from None
     finally:  # a stopped or failed batch still gets its overview of what it finished
@@ -363,6 +370,16 @@ def _grade(paths: tuple[Path, ...], identities: dict[Path, dict[str, Any]], out:
         console.print(f"{len(under)} submission(s) under {fail_under:g}% of the automatic points: "
                       f"{named}{more}", markup=False, highlight=False)
         sys.exit(1)
+
+
+def _cluster_grader() -> Any:
+    """``distributed.grade_on_cluster``, or one line saying the extra is missing."""
+    try:
+        from .distributed import grade_on_cluster
+    except ImportError:
+        raise click.ClickException("--scheduler needs dask.distributed: "
+                                   "pip install 'autograder[dask]'") from None
+    return grade_on_cluster
 
 
 def _fingerprints(spec: assignments.Assignment, submissions: list[Any], options: GradingOptions

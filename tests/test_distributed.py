@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import os
 from collections import Counter
 from collections.abc import Iterator
@@ -12,16 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
+from distributed import Client, LocalCluster
 
-pytest.importorskip("distributed")
-
-from distributed import Client, LocalCluster  # noqa: E402
-
-from autograder.assignment import load_from  # noqa: E402
-from autograder.batch import GradingOptions  # noqa: E402
-from autograder.distributed import grade_on_cluster  # noqa: E402
-from autograder.jobs import grade_parallel  # noqa: E402
-from autograder.submission import Submission, discover  # noqa: E402
+from autograder.assignment import COURSE_ENV, load_from
+from autograder.batch import GradingOptions
+from autograder.cli import main
+from autograder.distributed import grade_on_cluster
+from autograder.jobs import grade_parallel
+from autograder.submission import Submission, discover
 
 HW1_FOLDER = Path(__file__).resolve().parent.parent / "assignments" / "hw1"
 HW1 = load_from(HW1_FOLDER)
@@ -100,3 +100,17 @@ def test_a_task_that_fails_for_good_becomes_a_failure_result(client: Client) -> 
         assert "/nonexistent/course" in result["grader_failure"]
     grade_on_cluster(elsewhere, [], OPTIONS, results.append, client)
     assert len(results) == 2
+
+
+def test_grade_with_scheduler_writes_the_same_reports(client: Client, local: dict[str, dict[str, Any]],
+                                                     tmp_path: Path) -> None:
+    """`autograder grade --scheduler ADDRESS`: the command line on a cluster."""
+    paths = [str(HW1_FOLDER / "samples" / name) for name in COMPARED]
+    done = CliRunner().invoke(main, ["grade", *paths, "--out", str(tmp_path), "-a", "hw1",
+                                     "--scheduler", client.scheduler.address],
+                              env={COURSE_ENV: str(HW1_FOLDER.parent.parent)})
+    assert done.exit_code == 0, done.output
+    for name in COMPARED:
+        result = json.loads((tmp_path / name / "result.json").read_text())
+        assert comparable(result) == comparable(local[name]) | {"fingerprint": result["fingerprint"]}
+        assert (tmp_path / name / "feedback.html").is_file()
