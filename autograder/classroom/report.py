@@ -31,7 +31,7 @@ import click
 from .. import assignment as assignments
 from ..batch import GradingError, GradingOptions, grade_batch
 from ..report.feedback import render_feedback_markdown
-from ..report.markdown import _defuse_commands, md_inline
+from ..report.markdown import defuse_commands, md_inline
 from ..report.terminal import render_check_report
 from ..report.text import fmt_num, truncate
 from ..sandbox import LAYERS
@@ -130,7 +130,7 @@ def run_step(directory: Path, environ: Mapping[str, str] | None = None, out: Tex
     token = secrets.token_hex(16)
     body = report + (f"\ngrader log:\n{log}" if log.strip() else "")
     # Paused commands and, should a runner not honour the pause, no line that starts one.
-    out.write(f"::stop-commands::{token}\n{_defuse_commands(body).rstrip()}\n::{token}::\n")
+    out.write(f"::stop-commands::{token}\n{defuse_commands(body).rstrip()}\n::{token}::\n")
     earned = sum(t["score"] for t in doc["tests"])
     out.write(log_line(f"Public checks: {fmt_num(earned)} / {fmt_num(doc['max_score'])} points, "
                        f"status {doc['status']}") + "\n")

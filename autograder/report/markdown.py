@@ -42,7 +42,7 @@ def md_code(text: Any) -> Md:
     return Md(f"{fence}{pad}{flat}{pad}{fence}")
 
 
-def _defuse_commands(text: str) -> str:
+def defuse_commands(text: str) -> str:
     """Break ``::command`` at a line start and ``##[command]`` anywhere with a zero-width
     space, so printing the report in a CI log runs no workflow command."""
     text = re.sub(r"(?m)^(\s*):(?=:)", "\\1:\u200b", text)
@@ -52,7 +52,7 @@ def _defuse_commands(text: str) -> str:
 def md_fence(text: Any, info: str = "text") -> Md:
     """Untrusted multi-line text as a fenced block whose fence is longer than any backtick
     run inside, so nothing in it is read as Markdown or HTML."""
-    body = _defuse_commands(clean_text(text)).rstrip("\n")
+    body = defuse_commands(clean_text(text)).rstrip("\n")
     longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
     fence = "`" * max(3, longest + 1)
     return Md(f"{fence}{info}\n{body}\n{fence}")
