@@ -57,20 +57,26 @@ def grade_batch(
     submissions: list[Submission],
     options: GradingOptions,
     on_result: Callable[[dict[str, Any]], None],
+    sandbox: Sandbox | None = None,
 ) -> None:
-    """Grade every submission, calling ``on_result`` with each result as soon as it is ready."""
+    """Grade every submission, calling ``on_result`` with each result as soon as it is ready.
+
+    ``sandbox``: one already started, which the caller keeps (a cluster worker reuses its
+    warm sandbox across batches); by default the batch starts its own and stops it."""
     import torch
 
     torch.set_num_threads(1)  # reference computations are tiny; threads only add overhead
     files = suite_files(assignment, options.suites)
     if not files:
         raise GradingError(f"no check files found for {assignment.name} ({', '.join(options.suites)})")
-    sandbox = Sandbox(assignment.probes, assignment.limits, layer=options.layer, warm=options.warm,
-                      isolate_tasks=options.isolate_tasks)
-    try:
-        sandbox.start()
-    except Exception as exc:
-        raise GradingError(str(exc)) from exc
+    owned = sandbox is None
+    if sandbox is None:
+        sandbox = Sandbox(assignment.probes, assignment.limits, layer=options.layer, warm=options.warm,
+                          isolate_tasks=options.isolate_tasks)
+        try:
+            sandbox.start()
+        except Exception as exc:
+            raise GradingError(str(exc)) from exc
 
     due_passed = assignment.due is not None and datetime.now(UTC) >= assignment.due
 
@@ -111,7 +117,8 @@ def grade_batch(
             code = pytest.main(args, plugins=[plugin])
     finally:
         forget_suite_modules(files)
-        sandbox.shutdown()
+        if owned:
+            sandbox.shutdown()
     if plugin.collection_errors:
         raise GradingError("the check suite could not be collected:\n" + "\n".join(plugin.collection_errors))
     if code == pytest.ExitCode.USAGE_ERROR:

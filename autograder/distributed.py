@@ -15,26 +15,21 @@ to a cluster.
 from __future__ import annotations
 
 import json
-import tempfile
 import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from distributed import Client, WorkerPlugin, as_completed, get_worker
 
 from .assignment import Assignment, load_from
-from .batch import GradingError, GradingOptions, forget_suite_modules, suite_files
-from .outcomes import CheckOutcome
-from .plugin import GradingPlugin
-from .results import build_result, failure_result, result_skeleton
+from .batch import GradingError, GradingOptions, grade_batch
+from .results import failure_result, result_skeleton
 from .sandbox import Sandbox
 from .sanitise import describe_error
 from .submission import Submission
-from .under_test import SubmissionUnderTest
 
 DASK_REQUIREMENT = "distributed>=2024.1,<2027"
 PLUGIN_NAME = "autograder-warm-sandbox"
@@ -171,7 +166,7 @@ class WarmSandboxPlugin(WorkerPlugin):
         results: list[dict[str, Any]] = []
         with _SESSION_LOCK, self._lock:
             sandbox = self._sandbox_for(assignment, options)
-            grade_with_sandbox(assignment, [submission], options, results.append, sandbox)
+            grade_batch(assignment, [submission], options, results.append, sandbox)
         if len(results) != 1:
             raise GradingError(f"grading {submission.name} gave {len(results)} results")
         return json.dumps(results[0], allow_nan=False)
@@ -197,60 +192,3 @@ class WarmSandboxPlugin(WorkerPlugin):
             self._sandbox = None
 
 
-def grade_with_sandbox(
-    assignment: Assignment,
-    submissions: list[Submission],
-    options: GradingOptions,
-    on_result: Callable[[dict[str, Any]], None],
-    sandbox: Sandbox,
-) -> None:
-    """``batch.grade_batch`` with a sandbox that is already started and outlives the
-    session (its caller stops it): one pytest session per call, so the suite is collected
-    each time, but ``import torch`` in the sandbox is paid once per worker."""
-    import pytest
-    import torch
-
-    torch.set_num_threads(1)
-    files = suite_files(assignment, options.suites)
-    if not files:
-        raise GradingError(f"no check files found for {assignment.name} ({', '.join(options.suites)})")
-    due_passed = assignment.due is not None and datetime.now(UTC) >= assignment.due
-    reported: set[str] = set()
-
-    def report(sub: Submission, result: dict[str, Any]) -> None:
-        reported.add(sub.name)
-        on_result(result)
-
-    def done(sub: Submission, under_test: SubmissionUnderTest, checks: list[CheckOutcome],
-             seconds: float) -> None:
-        try:
-            result = build_result(assignment, sub, under_test, checks, sandbox, seconds,
-                                  options.reveal, due_passed)
-        except Exception as exc:
-            result = failure_result(result_skeleton(assignment, sub.name, sandbox),
-                                    f"building its result: {describe_error(exc)}")
-        report(sub, result)
-
-    plugin = GradingPlugin(assignment, submissions, sandbox, done)
-    try:
-        with tempfile.TemporaryDirectory() as scratch:
-            ini = Path(scratch) / "pytest.ini"
-            ini.write_text("[pytest]\n")
-            quiet = ["no:cacheprovider", "no:terminal", "no:logging", "no:unraisableexception",
-                     "no:threadexception", "no:stepwise", "no:junitxml"]
-            args = ["-c", str(ini), "--rootdir", str(assignment.folder),
-                    *[arg for name in quiet for arg in ("-p", name)],
-                    "--import-mode=importlib", "-W", "ignore::DeprecationWarning", *map(str, files)]
-            forget_suite_modules(files)
-            code = pytest.main(args, plugins=[plugin])
-    finally:
-        forget_suite_modules(files)
-    if plugin.collection_errors:
-        raise GradingError("the check suite could not be collected:\n" + "\n".join(plugin.collection_errors))
-    if code == pytest.ExitCode.USAGE_ERROR:
-        raise GradingError("pytest refused the check suite (exit code 4)")
-    for index, sub in enumerate(submissions):
-        if sub.name not in reported:
-            reason = "; ".join(plugin.failures.get(index, [])) or (
-                f"the grading session ended before it (pytest exit code {int(code)})")
-            report(sub, failure_result(result_skeleton(assignment, sub.name, sandbox), reason))

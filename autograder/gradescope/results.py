@@ -12,61 +12,22 @@ manual questions; the top-level output says so.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Mapping
 from typing import Any
 
-from jinja2 import Template
-
 from ..report.feedback import MARKDOWN_CAPS, feedback_context
 from ..report.markdown import md_fence, md_inline
-from ..report.rendering import environment
+from ..report.rendering import render
 from ..report.text import fmt_num
 
 VISIBILITY = {"visible": "visible", "hidden": "visible", "after_due_date": "after_due_date"}
 CAPS = MARKDOWN_CAPS[1]  # per test: shorter than a feedback page, the page holds many tests
 MAX_OUTPUT_CHARS = 200_000  # the top-level output; the tests carry the details
 
-CHECK_OUTPUT = """{% autoescape false %}
-{{ (c.reason if c.status == "skipped" else c.message)|mdtext }}
-
-{% for label in ["called", "expected", "actual"] if c[label] %}
-**{{ {"called": "Called", "expected": "Expected", "actual": "Your code returned"}[label] }}:**
-
-{{ c[label]|fence }}
-
-{% endfor %}
-{% if c.deviation %}
-{{ c.deviation }}
-
-{% endif %}
-{% for m in c.mistakes %}
-> 💡 **Recognised mistake: {{ m.title }}** — {{ m.explanation }} — **How to fix:** {{ m.fix }}
-
-{% endfor %}
-{% if c.hint %}
-**Hint:** {{ c.hint }}
-
-{% endif %}
-{% if c.withheld_note %}
-_{{ c.withheld_note }}_
-
-{% endif %}
-{% if c.series_titles %}
-Plots ({{ c.series_titles|join(", ") }}) are not shown on Gradescope.
-
-{% endif %}
-{% endautoescape %}"""
-
-
-@functools.cache
-def _check_template() -> Template:
-    return environment().from_string(CHECK_OUTPUT)
-
-
 def _check_output(check: Mapping[str, Any]) -> str:
-    return _check_template().render(c=check).strip() + "\n"
+    """A test's output: what the kit's own feedback says of the check."""
+    return render("_check.md.j2", c=check, plots_elsewhere=True).strip() + "\n"
 
 
 def _top_output(result: Mapping[str, Any], view: Mapping[str, Any]) -> str:
