@@ -17,6 +17,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..submission import safe_name
 from .archive import extract
 
 MOODLE_FOLDER = re.compile(r"^(?P<name>.+)_(?P<id>\d+)_assignsubmission_(?P<plugin>[a-z]+)_?$")
@@ -92,7 +93,7 @@ def lay_out(submissions: list[LmsSubmission], target: Path) -> dict[str, LmsSubm
     the submissions by the folder name they got."""
     placed: dict[str, LmsSubmission] = {}
     for submission in submissions:
-        folder_name = base = re.sub(r"[^\w.@+-]+", "_", submission.key).strip("._") or submission.student_id
+        folder_name = base = safe_name(submission.key or submission.student_id)
         counter = 2
         while folder_name.casefold() in {k.casefold() for k in placed}:
             folder_name, counter = f"{base}-{counter}", counter + 1
