@@ -577,13 +577,17 @@ def nbgrader_autograde(name: str, course_dir: Path, layer: str | None, jobs: int
     from .nbgrader_course.autograde import NotInGradebook, autograde, results_folder
 
     try:
-        results = autograde(spec, coursedir, GradingOptions(layer=layer), jobs,
-                            lambda r: console.print(f"graded {r['submission']}", markup=False))
+        results, problems = autograde(spec, coursedir, GradingOptions(layer=layer), jobs,
+                                      lambda r: console.print(f"graded {r['submission']}", markup=False))
     except (NotInGradebook, GradingError) as exc:
         raise click.ClickException(str(exc)) from None
     _print_table(results)
-    console.print(f"recorded {len(results)} submission(s) in {coursedir.db_url}; the kit's reports: "
-                  f"{results_folder(coursedir, spec)}", markup=False)
+    for problem in problems:
+        console.print(problem, markup=False, highlight=False)
+    console.print(f"graded {len(results)} submission(s), scores in {coursedir.db_url}; the kit's "
+                  f"reports: {results_folder(coursedir, spec)}", markup=False)
+    if problems:
+        sys.exit(1)
 
 
 @nbgrader_group.command("feedback")
