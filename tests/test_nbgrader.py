@@ -193,14 +193,19 @@ def test_autograde_before_generate_assignment_is_one_line(tmp_path: Path) -> Non
 
 def test_a_linked_notebook_is_neither_read_nor_copied(tmp_path: Path) -> None:
     """The trusted side reads a submitted notebook only as a plain file within the caps: one
-    that links elsewhere (here to the course's own solutions) reaches no autograded folder."""
+    that links elsewhere (here to the course's own solutions) reaches no autograded folder, and
+    a linked nbgrader file is not copied next to the feedback."""
     root = released_course(tmp_path / "course", "hw1")
     folder = root / "submitted" / "dave" / "hw1"
     folder.mkdir(parents=True)
     (folder / HW1.notebook).symlink_to(COURSE / "solutions" / "hw1" / "optimizer.py")
     (folder / "timestamp.txt").write_text(TIMESTAMP, encoding="utf-8")
+    (folder / "submission_secret.txt").symlink_to(COURSE / "solutions" / "hw1" / "roots.py")
     autograder("nbgrader", "autograde", "hw1", str(root))
     assert kit_result(root, "dave")["score"] == 0
     assert not (root / "autograded" / "dave" / "hw1" / HW1.notebook).exists()
+    autograder("nbgrader", "feedback", "hw1", str(root))
+    feedback = root / "feedback" / "dave" / "hw1"
+    assert (feedback / "hw1.html").is_file() and not (feedback / "submission_secret.txt").exists()
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
         assert gradebook.find_grade("deep_net", "hw1", "hw1", "dave").auto_score == 0

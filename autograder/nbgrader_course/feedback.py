@@ -21,6 +21,7 @@ from .autograde import results_folder
 from .coursedir import by_kit_name, step_folder, submissions
 
 COPIED = ("timestamp.txt", "submission_secret.txt")  # what release_feedback reads beside the page
+COPIED_BYTES = 4096
 
 
 def write_feedback(assignment: Assignment, coursedir: CourseDirectory) -> tuple[list[Path], list[str]]:
@@ -48,8 +49,10 @@ def write_feedback(assignment: Assignment, coursedir: CourseDirectory) -> tuple[
             page = folder / f"{notebook_id}.html"
             write_text(page, render_feedback_html(result))
             for copied in COPIED:
-                if (submission.folder / copied).is_file():
-                    shutil.copyfile(submission.folder / copied, folder / copied)
+                source = submission.folder / copied
+                # nbgrader's own small text files; a link or anything larger is not copied out
+                if source.is_file() and not source.is_symlink() and source.stat().st_size <= COPIED_BYTES:
+                    shutil.copyfile(source, folder / copied)
             written.append(page)
     return written, problems
 
