@@ -167,20 +167,55 @@ class CheckFailed(AssertionError):
         self.series = series or []
 
 
+# Digits a value is shown with: arrays' decimals and floats' significant digits; a pair of
+# values gets more (up to 17, which tells any two doubles apart) until the two look different.
+ARRAY_DIGITS, FLOAT_DIGITS, MAX_DIGITS = 6, 10, 17
+
+
+def _rendering(value: Any, extra: int = 0) -> str:
+    """``value`` as text, with ``extra`` digits more than usual for arrays and floats."""
+    if isinstance(value, np.ndarray):
+        with np.printoptions(precision=min(ARRAY_DIGITS + extra, MAX_DIGITS), threshold=20,
+                             edgeitems=3, suppress=False):
+            body = np.array2string(value, separator=", ")
+        return f"array(shape={tuple(value.shape)}, dtype={value.dtype}) {body}"
+    digits = FLOAT_DIGITS + extra
+    if isinstance(value, (float, np.floating)):
+        return _float_text(float(value), digits)
+    if isinstance(value, (list, tuple)) and all(isinstance(v, (float, np.floating)) for v in value):
+        inner = ", ".join(_float_text(float(v), digits) for v in value)
+        return f"[{inner}]" if isinstance(value, list) else f"({inner})"
+    return repr(value)
+
+
+def _float_text(value: float, digits: int) -> str:
+    """``value`` with ``digits`` significant digits; from 16 on, Python's shortest text that
+    reads back as the same double (0.3, not 0.29999999999999999)."""
+    return format(value, f".{digits}g") if digits < 16 else repr(value)
+
+
+def _shortened(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def describe(value: Any, limit: int = 600) -> str:
     """A short, readable rendering of a value for feedback (arrays summarised)."""
-    if isinstance(value, np.ndarray):
-        with np.printoptions(precision=6, threshold=20, edgeitems=3, suppress=False):
-            body = np.array2string(value, separator=", ")
-        text = f"array(shape={tuple(value.shape)}, dtype={value.dtype}) {body}"
-    elif isinstance(value, float):
-        text = f"{value:.10g}"
-    elif isinstance(value, (list, tuple)) and all(isinstance(v, float) for v in value):
-        inner = ", ".join(f"{v:.10g}" for v in value)
-        text = f"[{inner}]" if isinstance(value, list) else f"({inner})"
-    else:
-        text = repr(value)
-    return text if len(text) <= limit else text[:limit] + "…"
+    return _shortened(_rendering(value), limit)
+
+
+def describe_pair(expected: Any, actual: Any, limit: int = 600) -> tuple[str, str]:
+    """``expected`` and ``actual`` rendered like ``describe``, but with as many more digits
+    as it takes for the two texts to differ: feedback that says "expected 0.1234568, got
+    0.1234568" teaches nothing. Values that are equal, or differ only where a summarised
+    array elides them, keep the usual digits."""
+    usual = _rendering(expected), _rendering(actual)
+    if usual[0] == usual[1]:
+        for extra in range(1, MAX_DIGITS - ARRAY_DIGITS + 1):
+            pair = _rendering(expected, extra), _rendering(actual, extra)
+            if pair[0] != pair[1]:
+                usual = pair
+                break
+    return _shortened(usual[0], limit), _shortened(usual[1], limit)
 
 
 def as_float_array(value: Any, *, what: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
@@ -271,11 +306,12 @@ def expect_close(
     if close(got, want, rtol, atol):
         return got
     mistakes = matching_mistakes(got, variants or {}, rtol, atol)
+    expected_text, actual_text = describe_pair(want, got)
     raise CheckFailed(
         f"{what} differs from the expected values",
         called=called,
-        expected=describe(want),
-        actual=describe(got),
+        expected=expected_text,
+        actual=actual_text,
         hint=hint,
         deviation=largest_deviation(got, want),
         mistakes=mistakes,
@@ -295,11 +331,16 @@ def expect(
 ) -> None:
     """Fail with ``message`` unless ``condition`` holds."""
     if not condition:
+        if expected is not None and actual is not None:
+            expected_text, actual_text = describe_pair(expected, actual)
+        else:
+            expected_text = None if expected is None else describe(expected)
+            actual_text = None if actual is None else describe(actual)
         raise CheckFailed(
             message,
             called=called,
-            expected=None if expected is None else describe(expected),
-            actual=None if actual is None else describe(actual),
+            expected=expected_text,
+            actual=actual_text,
             hint=hint,
             mistakes=mistakes,
         )

@@ -57,6 +57,33 @@ def _fmt_value(value: Any, spec: str = ".6g") -> str:
     return format(number, spec) if math.isfinite(number) else str(number)
 
 
+# 17 significant digits tell any two different doubles apart.
+MAX_DIGITS = 17
+
+
+def digits_to_differ(first: float, second: float, digits: int = 6) -> int:
+    """The fewest significant digits, at least ``digits``, at which ``first`` and ``second``
+    print differently; ``digits`` itself when they are equal or either is not finite, since
+    more digits would not tell them apart."""
+    if first == second or not (math.isfinite(first) and math.isfinite(second)):
+        return digits
+    for count in range(digits, MAX_DIGITS + 1):
+        if format(first, f".{count}g") != format(second, f".{count}g"):
+            return count
+    return MAX_DIGITS
+
+
+def fmt_pair(expected: Any, actual: Any, digits: int = 6) -> tuple[str, str]:
+    """An expected and an actual number written with as many significant digits as it takes
+    for them to differ (at least ``digits``, so numbers that already differ stay short):
+    a report must never say "expected -1.58782, got -1.58782"."""
+    want, got = (math.nan if v is None else as_float(v) for v in (expected, actual))
+    count = digits_to_differ(want, got, digits)
+    if count >= 16:  # the shortest text that reads back as the same double: 0.3, not 0.29999…
+        return repr(want), repr(got)
+    return _fmt_value(expected, f".{count}g"), _fmt_value(actual, f".{count}g")
+
+
 def _fmt_rel(rel: Any) -> str:
     number = as_float(rel)
     if not math.isfinite(number):
@@ -69,10 +96,8 @@ def deviation_line(deviation: Mapping[str, Any] | None) -> str | None:
     if not deviation:
         return None
     where = clean_text(deviation.get("where")) or "one entry"
-    parts = [
-        f"Largest difference at {where}: expected {_fmt_value(deviation.get('expected'))}, "
-        f"got {_fmt_value(deviation.get('actual'))}"
-    ]
+    expected, actual = fmt_pair(deviation.get("expected"), deviation.get("actual"))
+    parts = [f"Largest difference at {where}: expected {expected}, got {actual}"]
     if deviation.get("abs_error") is not None:
         parts.append(f"absolute error {_fmt_value(deviation['abs_error'], '.3g')}")
     if deviation.get("rel_error") is not None:
