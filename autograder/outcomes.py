@@ -45,15 +45,20 @@ class CheckOutcome:
 
     def as_dict(self, reveal: bool, due_passed: bool) -> dict[str, Any]:
         """The outcome as ``result.json`` holds it: a check that is not yet revealed keeps
-        only the detail fields its ``show`` allows, and lists what it withheld."""
+        only the detail fields its ``show`` allows, and lists what it withheld. A field whose
+        text the message already quotes word for word is dropped but not listed: nothing of
+        it was kept back, and the feedback must not say it was."""
         data = dict(self.__dict__)
         del data["show"]
         revealed = (reveal or self.visibility == "visible"
                     or (self.visibility == "after_due_date" and due_passed))
+        message = " ".join(str(self.message or "").split())
         withheld = []
         for name in () if revealed else DETAIL_FIELDS:
             if name not in self.show:
-                if data[name]:
+                value = data[name]
+                quoted = isinstance(value, str) and " ".join(value.split()) in message
+                if value and not quoted:
                     withheld.append(name)
                 data[name] = [] if name == "series" else None
         data["withheld"] = withheld

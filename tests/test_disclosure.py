@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from course import COURSE
-from result_factory import check, make_result, validate
+from result_factory import check, make_result, series, validate
 
 from autograder import assignment
 from autograder.checks import check as declare_check
@@ -63,9 +63,9 @@ def test_feedback_says_what_was_kept_back_and_until_when(tmp_path: Path) -> None
     page = (tmp_path / "feedback.html").read_text(encoding="utf-8")
     markdown = (tmp_path / "feedback.md").read_text(encoding="utf-8")
     for text in (page, markdown):
-        assert ("does not show the exact call, the expected value or your code&#39;s value" in text
-                or "does not show the exact call, the expected value or your code's value" in text)
-        assert "shown after the due date (2026-12-14T23:59:00+03:00)" in text
+        assert ("does not show the exact call, the full expected value or the full value your "
+                "code returned. It shows everything after the due date (2026-12-14T23:59:00+03:00)."
+                in text)
         assert "This hidden check does not show its plots." in text
 
 
@@ -76,3 +76,71 @@ def test_show_lists_only_detail_fields_and_due_needs_an_offset(tmp_path: Path) -
     assert hw1.due is not None and hw1.due.utcoffset() is not None
     with pytest.raises(ValueError, match="offset"):
         assignment._due(__import__("datetime").datetime(2026, 12, 14, 23, 59), tmp_path / "a.toml")
+
+
+def test_a_value_the_message_quotes_is_not_called_withheld() -> None:
+    quoting = CheckOutcome(
+        id="roots.order", task="roots", title="Order.", status="failed", score=0.0, max_score=1.0,
+        message="find_roots(1, -6, 4) returned [5.236067977, 0.7639320225]: not ascending",
+        visibility="hidden", called="find_roots(1, -6, 4)",
+        expected="[0.7639320225, 5.236067977]", actual="[5.236067977,\n 0.7639320225]",
+    ).as_dict(reveal=False, due_passed=False)
+    assert quoting["withheld"] == ["expected"]
+    assert quoting["called"] is None and quoting["actual"] is None and quoting["expected"] is None
+    note = feedback.withheld_note(quoting, {})
+    assert note == "This hidden check does not show the full expected value."
+
+
+@pytest.mark.parametrize("where", ["index (1,)", "the value"])
+def test_note_says_what_a_shown_largest_difference_already_shows(where: str) -> None:
+    deviation = {**FULL["deviation"], "where": where}
+    data = CheckOutcome(
+        id="deep_net.forward", task="deep_net", title="Forward.", status="failed", score=0.0,
+        max_score=2.0, message="the forward pass differs from the expected values",
+        visibility="hidden", show=("deviation",), **{**FULL, "deviation": deviation},
+    ).as_dict(reveal=False, due_passed=False)
+    note = feedback.withheld_note(data, {})
+    if where == "the value":  # the largest difference of one number shows both numbers
+        assert note == "This hidden check does not show the exact call or its plots."
+    else:
+        assert note == ("This hidden check does not show the exact call, the full expected value, "
+                        "the full value your code returned or its plots. Of the values, it shows "
+                        "only the entry where they differ most.")
+
+
+NOTE_PHRASES = {"called": "the exact call", "expected": "the full expected value",
+                "actual": "the full value your code returned",
+                "deviation": "where the values differ most", "series": "its plots"}
+
+
+@pytest.mark.parametrize("message", ["leaves the reference at step 2",
+                                     "gave 2.5 at step 2",  # part of the value, in other words
+                                     "gave [1.0, 2.5] at step 2"])  # the whole value, word for word
+@pytest.mark.parametrize("visibility", ["hidden", "after_due_date"])
+def test_note_names_exactly_what_the_page_leaves_out(visibility: str, message: str) -> None:
+    """Every combination of what a check's ``show`` lets through: the note names a detail if
+    and only if the page leaves it out and the message does not quote it word for word."""
+    from itertools import combinations
+
+    from autograder.checks import DETAIL_FIELDS
+
+    for size in range(len(DETAIL_FIELDS) + 1):
+        for show in combinations(DETAIL_FIELDS, size):
+            data = CheckOutcome(
+                id="optimizer.adam", task="optimizer", title="Adam.", status="failed", score=0.0,
+                max_score=4.0, message=message, visibility=visibility, show=show,
+                **{**FULL, "series": [series("deviation", {"yours": [1.0, 2.5]})]},
+            ).as_dict(reveal=False, due_passed=False)
+            result = validate(make_result(checks=[data], disclosure={
+                "due": "2026-12-14T23:59:00+03:00", "due_passed": False, "reveal": False}))
+            view = feedback.feedback_context(result, feedback.HTML_CAPS, plots=False)
+            shown_check = view["tasks"][1]["checks"][0]
+            note = shown_check["withheld_note"] or ""
+            for name in DETAIL_FIELDS:
+                on_page = bool(data[name])
+                quoted = isinstance(FULL[name], str) and FULL[name] in message
+                assert (NOTE_PHRASES[name] in note) == (not on_page and not quoted), (show, note)
+            assert ("it shows only the entry where they differ most" in note) == (
+                "deviation" in show and any(NOTE_PHRASES[n] in note for n in ("expected", "actual")))
+            assert ("It shows everything after the due date" in note) == (
+                visibility == "after_due_date" and bool(note))

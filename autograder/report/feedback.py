@@ -58,22 +58,41 @@ def _skip_reason(message: str) -> str:
     return "Skipped: " + message if message else "Skipped."
 
 
-WITHHELD_WORDS = {"called": "the exact call", "expected": "the expected value",
-                  "actual": "your code's value", "deviation": "the largest deviation",
-                  "series": "its plots"}
+def _listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
 
 
 def withheld_note(check: Mapping[str, Any], disclosure: Mapping[str, Any]) -> str | None:
-    """One sentence saying which details a hidden check keeps back, and until when."""
-    withheld = [WITHHELD_WORDS[w] for w in check.get("withheld") or [] if w in WITHHELD_WORDS]
+    """One sentence saying exactly which details a hidden check keeps back, and until when.
+
+    ``withheld`` (see ``CheckOutcome.as_dict``) lists the detail fields that were dropped and
+    that the message does not quote word for word. The message may still quote part of a
+    value, so values are "full" values; a largest difference shown for a single value shows
+    the value itself, and for an array one entry of each, which the note says."""
+    withheld = set(check.get("withheld") or [])
     if not withheld or check.get("status") == CheckStatus.PASSED:
         return None
-    what = withheld[0] if len(withheld) == 1 else ", ".join(withheld[:-1]) + " or " + withheld[-1]
-    note = f"This hidden check does not show {what}."
+    deviation = check.get("deviation")
+    items = ["the exact call"] if "called" in withheld else []
+    values = [words for name, words in (("expected", "the full expected value"),
+                                        ("actual", "the full value your code returned"))
+              if name in withheld]
+    if deviation and clean_text(deviation.get("where")) == "the value":
+        values = []  # the largest difference of a single value is that value
+    items += values
+    if "deviation" in withheld:
+        items.append("where the values differ most")
+    if "series" in withheld:
+        items.append("its plots")
+    if not items:
+        return None
+    note = f"This hidden check does not show {_listed(items)}."
+    if deviation and values:
+        note += " Of the values, it shows only the entry where they differ most."
     if check.get("visibility") == "after_due_date":
         due = disclosure.get("due")
-        note += f" They are shown after the due date ({clean_text(due)})." if due else (
-            " They are shown after the due date.")
+        note += (f" It shows everything after the due date ({clean_text(due)})." if due
+                 else " It shows everything after the due date.")
     return note
 
 
