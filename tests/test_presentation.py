@@ -79,3 +79,90 @@ def test_report_shows_distinct_expected_and_actual(tmp_path) -> None:
         assert "expected -1.587821, got -1.587825" in text
     assert "expected -1.587821, got -1.587825" in terminal.render_check_report(
         make_result(checks=[failed]))
+
+
+# --------------------------------------------------------------------------- plots
+
+
+def _colour_pixels(figure, colour: str) -> int:
+    """How many pixels of the rendered figure have ``colour`` (within rounding)."""
+    import base64
+    import io
+
+    import matplotlib.colors
+    import matplotlib.image
+
+    from autograder.report.plots import _png_data_uri
+
+    data = base64.b64decode(_png_data_uri(figure).split(",", 1)[1])
+    pixels = matplotlib.image.imread(io.BytesIO(data), format="png")[..., :3]
+    target = np.array(matplotlib.colors.to_rgb(colour))
+    return int((np.abs(pixels - target).max(axis=-1) < 0.03).sum())
+
+
+def _path_series(title: str, mine: list[float], theirs: list[float]) -> dict:
+    return {"title": title, "xlabel": "step", "ylabel": "x", "log_y": False,
+            "lines": [{"label": "your Adam", "x": list(range(len(mine))), "y": mine},
+                      {"label": "reference Adam", "x": list(range(len(theirs))), "y": theirs},
+                      {"label": "the root", "kind": "guide", "x": [0, 5], "y": [1.0, 1.0]}]}
+
+
+def test_a_one_step_series_is_not_drawn(tmp_path) -> None:
+    from autograder.report.plots import draw_series, drawable, plot_series
+
+    one_step = _path_series("x after one step", [0.5], [0.75])
+    assert not drawable(one_step) and draw_series(one_step) is None and plot_series(one_step) is None
+    assert drawable(_path_series("two steps", [0.5, 0.6], [0.75]))
+    assert not drawable(_path_series("gaps", [0.5, None, float("nan")], [None]))
+    failed = check("optimizer.adam", "failed", series=[one_step])
+    feedback.render_feedback(make_result(checks=[failed]), tmp_path)
+    page = (tmp_path / "feedback.html").read_text(encoding="utf-8")
+    md = (tmp_path / "feedback.md").read_text(encoding="utf-8")
+    assert "<img" not in page
+    assert "Not plotted: “x after one step” has fewer than two points." in page
+    assert "in the HTML report" not in md
+
+
+@pytest.mark.parametrize("title", [
+    "x during the minimisation of (x² − 6x + 4)² with RMSprop from x0 = 7, lr = 0.05, "
+    "alpha = 0.99, eps = 1e-08, at most 400 steps, against the reference and the root",
+    "a_title_without_any_space_" * 6,
+    "short",
+])
+def test_plot_titles_fit_inside_the_image(title: str) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from autograder.report.plots import draw_series
+
+    figure = draw_series(_path_series(title, [7.0, 6.0, 5.5], [7.0, 5.8, 5.3]))
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    figure.draw_without_rendering()
+    shown = figure.axes[0].title
+    box = shown.get_window_extent(renderer=renderer)
+    assert box.x0 >= 0 and box.x1 <= figure.bbox.width and box.y1 <= figure.bbox.height, box
+    assert shown.get_text().replace("\n", "").replace(" ", "") == title.replace(" ", "")
+    axes_box = figure.axes[0].get_window_extent(renderer=renderer)
+    assert axes_box.height > 0.4 * figure.bbox.height, "the title squeezed the plot away"
+
+
+def test_the_students_path_stays_visible_over_the_references() -> None:
+    from autograder.report.plots import STUDENT_COLOURS, draw_series
+
+    same = [7.0, 6.1, 5.6, 5.4, 5.3, 5.25]
+    figure = draw_series(_path_series("identical paths", same, same))
+    lines = {line.get_label(): line for line in figure.axes[0].get_lines()}
+    student, reference = lines["your Adam"], lines["reference Adam"]
+    assert student.get_zorder() > reference.get_zorder() > lines["the root"].get_zorder()
+    assert student.get_linewidth() < reference.get_linewidth()
+    assert _colour_pixels(figure, STUDENT_COLOURS[0]) > 150
+    # listed first or last, the student's line is drawn on top all the same
+    flipped = _path_series("reference first", same, same)
+    flipped["lines"] = flipped["lines"][::-1]
+    assert _colour_pixels(draw_series(flipped), STUDENT_COLOURS[0]) > 150
+
+
+def test_a_single_point_of_the_student_is_marked() -> None:
+    from autograder.report.plots import STUDENT_COLOURS, draw_series
+
+    figure = draw_series(_path_series("one point of yours", [5.0, None, None], [7.0, 6.0, 5.5]))
+    assert _colour_pixels(figure, STUDENT_COLOURS[0]) > 5

@@ -174,11 +174,12 @@ def test_plots_are_embedded_as_decodable_pngs(tmp_path: Path) -> None:
 
 
 def test_broken_series_do_not_break_the_page(tmp_path: Path) -> None:
-    odd = series("Costs in $ and $$", {"with nan": [1.0, None, 0.0, -2.0]}, log_y=True)
+    odd = series("Costs in $ and $$", {"with nan": [1.0, None, 0.0, -2.0, 3.0, 0.5]}, log_y=True)
     empty = {"title": "nothing", "xlabel": "", "ylabel": "", "lines": []}
-    item = check("roots.loads", points=5, series=[odd, empty])
+    item = check("roots.loads", "failed", points=5, series=[odd, empty])
     page, _ = render(make_result(checks=[item]), tmp_path)
-    assert len(PNG_URI.findall(page)) == 2
+    assert len(PNG_URI.findall(page)) == 1
+    assert "Not plotted: “nothing” has fewer than two points." in page
 
 
 def test_feedback_is_deterministic(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from ..outcomes import CheckStatus
 from ..results import manual_pending
 from .markdown import Md
-from .plots import plot_series
+from .plots import drawable, plot_series
 from .rendering import render, write_text
 from .text import capped, capped_field, clean_text, deviation_line
 
@@ -98,7 +98,8 @@ def withheld_note(check: Mapping[str, Any], disclosure: Mapping[str, Any]) -> st
 
 def _check_view(check: Mapping[str, Any], caps: Mapping[str, int], plots: bool,
                 disclosure: Mapping[str, Any]) -> dict:
-    series = check.get("series") or []
+    series = [s for s in check.get("series") or [] if isinstance(s, Mapping)]
+    pictures = [s for s in series if drawable(s)]
     message = capped_field(check.get("message") or "", caps["message"]) or ""
     return {
         "id": str(check["id"]),
@@ -125,9 +126,11 @@ def _check_view(check: Mapping[str, Any], caps: Mapping[str, int], plots: bool,
         "visibility": check.get("visibility", "visible"),
         "withheld_note": withheld_note(check, disclosure),
         "depends": list(check.get("depends") or []),
-        "series_titles": [clean_text(s.get("title", "")) for s in series],
+        # Only series worth a picture are plots; a one-step one is named, not drawn empty.
+        "series_titles": [clean_text(s.get("title", "")) for s in pictures],
+        "undrawn": [clean_text(s.get("title", "")) for s in series if s not in pictures],
         "plots": (
-            [{"title": clean_text(s.get("title", "")), "uri": plot_series(s)} for s in series]
+            [{"title": clean_text(s.get("title", "")), "uri": plot_series(s)} for s in pictures]
             if plots
             else []
         ),

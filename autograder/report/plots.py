@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import math
+import textwrap
 from collections.abc import Mapping
 from typing import Any
 
@@ -49,39 +50,130 @@ def _plottable(values: Any) -> list[float]:
     return [v if math.isfinite(v) and abs(v) < PLOT_RANGE else math.nan for v in numbers]
 
 
+STUDENT_COLOURS = ("#1f4e9c", "#b2182b", "#5b2a86")  # dark: thin lines drawn on top
+REFERENCE_COLOURS = ("#f58518", "#54a24b", "#e45756")  # light and wide: drawn beneath
+OTHER_COLOURS = ("#72b7b2", "#9d755d", "#bab0ac")
+MARKED_POINTS = 40  # a curve with at most this many points gets a marker per point
+TITLE_SIZES = (10, 9, 8, 7)  # points; the title shrinks until it fits the image
+TITLE_LINES = 3  # at most, before it shrinks
+MAX_TITLE_CHARS = 400  # beyond this, a title is shortened with "…" (the check says the rest)
+
+
+def line_role(line: Mapping[str, Any]) -> str:
+    """Whose line this is, read from its kind and label as suites write them: ``guide``
+    (context), ``student`` ("your Adam", "yours"), ``reference`` ("reference Adam") or
+    ``other``. The student's line is the one a report must never hide."""
+    if line.get("kind") == "guide":
+        return "guide"
+    label = clean_text(line.get("label")).strip().lower()
+    if label.startswith(("your", "you ")) or label == "you":
+        return "student"
+    if "reference" in label or label.startswith("expected"):
+        return "reference"
+    return "other"
+
+
+def _points(series: Mapping[str, Any], line: Mapping[str, Any]) -> tuple[list[float], list[float]]:
+    """A line's x and y as drawn: gaps for what cannot be drawn, steps for a missing x."""
+    ys, xs = _plottable(line.get("y")), _plottable(line.get("x"))
+    if len(xs) != len(ys):
+        xs = [float(i) for i in range(len(ys))]
+    if series.get("log_y"):
+        ys = [y if y > 0 else math.nan for y in ys]
+    return xs, ys
+
+
+def _lines(series: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    lines = series.get("lines") if isinstance(series, Mapping) else None
+    return [line for line in (lines if isinstance(lines, list) else [])[:12] if isinstance(line, Mapping)]
+
+
+def drawable(series: Mapping[str, Any]) -> bool:
+    """Whether a series is worth a picture: some line that is not a guide has two points at
+    least. A one-step series would be an empty frame; its numbers are in the message."""
+    for line in _lines(series):
+        if line_role(line) != "guide":
+            xs, ys = _points(series, line)
+            if sum(math.isfinite(x) and math.isfinite(y) for x, y in zip(xs, ys, strict=True)) >= 2:
+                return True
+    return False
+
+
+def _style(role: str, kind: str, index: int, points: int) -> dict[str, Any]:
+    """How a line is drawn. The reference is wide, light and underneath; the student's line
+    is thin, dark and on top, so where they agree both show, and where the student's leaves
+    the reference it is the line that stands out. Few points get a marker each, so a short
+    or single-point line is never invisible."""
+    marked = kind == "path" or points <= MARKED_POINTS
+    if role == "guide":
+        return {"linestyle": ":", "color": "#8a9099", "linewidth": 0.9, "zorder": 1}
+    if role == "reference":
+        return {"linestyle": "-", "color": REFERENCE_COLOURS[index % 3], "linewidth": 3.4,
+                "alpha": 0.6, "zorder": 2, "solid_capstyle": "round",
+                **({"marker": "o", "markersize": 7, "markerfacecolor": "none",
+                    "markeredgewidth": 1.3} if marked else {})}
+    if role == "student":
+        return {"linestyle": "-", "color": STUDENT_COLOURS[index % 3], "linewidth": 1.4,
+                "zorder": 4, **({"marker": "o", "markersize": 3.2} if marked else {})}
+    return {"linestyle": "--", "color": OTHER_COLOURS[index % 3], "linewidth": 1.2, "zorder": 1.5,
+            **({"marker": ".", "markersize": 4} if marked else {})}
+
+
+def _fit_title(figure: Any, axes: Any, title: str) -> None:
+    """Set ``title`` wrapped, then shrunk, until it lies inside the image: a clipped title
+    hides what the plot is about."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if len(title) > MAX_TITLE_CHARS:
+        title = title[: MAX_TITLE_CHARS - 1].rstrip() + "…"
+    canvas = FigureCanvasAgg(figure)
+    width_px, height_px = figure.bbox.width, figure.bbox.height
+    for size in TITLE_SIZES:
+        # about 0.55 em a character; measured below, so a wide font only costs a retry
+        per_line = max(20, int(0.92 * width_px / (0.55 * size * figure.dpi / 72)))
+        lines = textwrap.wrap(title, per_line, break_on_hyphens=False) or [""]
+        text = axes.set_title("\n".join(lines), fontsize=size)
+        if len(lines) > TITLE_LINES and size != TITLE_SIZES[-1]:
+            continue
+        figure.draw_without_rendering()
+        box = text.get_window_extent(renderer=canvas.get_renderer())
+        if box.x0 >= 0 and box.x1 <= width_px and box.y1 <= height_px:
+            return
+
+
+def draw_series(series: Mapping[str, Any]) -> Any | None:
+    """A check's ``series`` item as a matplotlib figure; None when it is not ``drawable``."""
+    if not drawable(series):
+        return None
+    figure, axes = _new_figure()
+    drawn, counts = False, {"student": 0, "reference": 0, "other": 0, "guide": 0}
+    for line in _lines(series):
+        xs, ys = _points(series, line)
+        role, kind = line_role(line), line.get("kind", "curve")
+        style = _style(role, kind, counts[role], len(ys))
+        counts[role] += 1
+        axes.plot(xs, ys, label=_mpl_text(line.get("label", "")), **style)
+        drawn = drawn or any(math.isfinite(y) for y in ys)
+    if series.get("log_y") and drawn:
+        axes.set_yscale("log")
+    for name, setter in (("xlim", axes.set_xlim), ("ylim", axes.set_ylim)):
+        limits = _plottable(series.get(name))
+        if len(limits) == 2 and all(map(math.isfinite, limits)) and limits[0] < limits[1]:
+            setter(*limits)
+    axes.set_xlabel(_mpl_text(series.get("xlabel", "")), fontsize=9)
+    axes.set_ylabel(_mpl_text(series.get("ylabel", "")), fontsize=9)
+    axes.tick_params(labelsize=8)
+    if any(label and not label.startswith("_") for label in axes.get_legend_handles_labels()[1]):
+        axes.legend(fontsize=8, frameon=True, framealpha=0.85, edgecolor="none")
+    _fit_title(figure, axes, _mpl_text(series.get("title", "")))
+    return figure
+
+
 def plot_series(series: Mapping[str, Any]) -> str | None:
     """A check's ``series`` item drawn as a PNG data URI; None if it cannot be drawn."""
     try:
-        figure, axes = _new_figure()
-        drawn = False
-        for index, line in enumerate(series.get("lines", [])[:12]):
-            ys, xs = _plottable(line.get("y")), _plottable(line.get("x"))
-            if len(xs) != len(ys):
-                xs = list(range(len(ys)))
-            if series.get("log_y"):
-                ys = [y if y > 0 else math.nan for y in ys]
-            label = _mpl_text(line.get("label", ""))
-            kind = line.get("kind", "curve")
-            if kind == "guide":  # level curves, a target value: context, drawn faint
-                axes.plot(xs, ys, ":", color="#8a9099", linewidth=0.9, label=label)
-            elif kind == "path":  # one point per step, so the steps themselves show
-                axes.plot(xs, ys, "-o", markersize=3, linewidth=0.9, label=label)
-            else:
-                axes.plot(xs, ys, "-" if index == 0 else "--", linewidth=1.6, label=label)
-            drawn = drawn or any(math.isfinite(y) for y in ys)
-        if series.get("log_y") and drawn:
-            axes.set_yscale("log")
-        for name, setter in (("xlim", axes.set_xlim), ("ylim", axes.set_ylim)):
-            limits = _plottable(series.get(name))
-            if len(limits) == 2 and all(map(math.isfinite, limits)) and limits[0] < limits[1]:
-                setter(*limits)
-        axes.set_title(_mpl_text(series.get("title", "")), fontsize=10)
-        axes.set_xlabel(_mpl_text(series.get("xlabel", "")), fontsize=9)
-        axes.set_ylabel(_mpl_text(series.get("ylabel", "")), fontsize=9)
-        axes.tick_params(labelsize=8)
-        if series.get("lines"):
-            axes.legend(fontsize=8, frameon=False)
-        return _png_data_uri(figure)
+        figure = draw_series(series)
+        return None if figure is None else _png_data_uri(figure)
     except Exception:  # a broken plot must not cost the student the whole report
         return None
 
