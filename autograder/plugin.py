@@ -17,6 +17,7 @@ from .checks import CheckFailed, CheckSpec, Deviation
 from .mistakes import Mistake, load_catalogue
 from .outcomes import GRADER_FAILED, CheckOutcome, CheckStatus
 from .reference import Reference
+from .runtime.status import LoadStatus
 from .sandbox import Sandbox
 from .sanitise import describe_error, plain, plain_text
 from .submission import Submission
@@ -111,7 +112,19 @@ class GradingPlugin:
         for dependency in spec.depends:
             outcome = done.get(dependency)
             if outcome is None or outcome.status != CheckStatus.PASSED:
+                if self._partly_loaded(dependency):
+                    continue
                 pytest.skip(f"skipped because the check {dependency!r} did not pass")
+
+    def _partly_loaded(self, dependency: str) -> bool:
+        """Whether ``dependency`` is a task's loading check that failed only because some
+        notebook cells raised: the checks then judge what the other cells defined (a broken
+        demo cell must not cost every point), and the loading check says which cells."""
+        task, _, name = dependency.partition(".")
+        if name != "loads" or self.current is None:
+            return False
+        loaded = self.current[1].loads.get(task)
+        return loaded is not None and loaded.status == LoadStatus.CELLS_FAILED
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport:
@@ -157,7 +170,7 @@ class GradingPlugin:
             return self._grader_failed(item, f"preparing this check: {describe_error(error)}")
         if isinstance(error, CheckFailed):
             outcome.status = CheckStatus.FAILED
-            outcome.message = error.message
+            outcome.message = self._cells_failed_message(spec) or error.message
             outcome.hint = error.hint
             outcome.called, outcome.expected, outcome.actual = (
                 _text_or_none(error.called), _text_or_none(error.expected), _text_or_none(error.actual))
@@ -175,6 +188,20 @@ class GradingPlugin:
                 "this usually means the code returned something of an unexpected form"
             )
         return outcome
+
+    def _cells_failed_message(self, spec: CheckSpec) -> str | None:
+        """A task's loading check that failed because notebook cells raised says so (the
+        check's own words are for a file that did not load at all)."""
+        if spec.name != "loads" or self.current is None:
+            return None
+        under_test = self.current[1]
+        loaded = under_test.loads.get(spec.task)
+        if loaded is None or loaded.status != LoadStatus.CELLS_FAILED:
+            return None
+        task = self.assignment.task(spec.task)
+        entry = under_test.submission.entry_for(task.files, self.assignment.notebook)
+        lines = (loaded.error or "").strip().splitlines()
+        return f"{entry} ran, but not all of it: {lines[-1] if lines else 'some cells raised'}"
 
     def _grader_failed(self, item: pytest.Item, what: str) -> CheckOutcome:
         """An error outcome for a check the grader itself failed on, flagged for the teacher."""

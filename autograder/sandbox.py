@@ -138,15 +138,25 @@ class TaskOutput:
 
 @dataclass
 class LoadResult:
-    """Whether a task's code loaded, and notes such as notebook cells that raised."""
+    """Whether a task's code loaded, and notes such as notebook cells that raised.
+
+    ``failed_cells`` (a notebook's cells that raised: ``cell``, ``type``, ``line``, ``error``)
+    make the load not ``ok`` (the task's loading check fails and says where) yet ``usable``:
+    the other cells ran, and the checks still judge what they defined."""
 
     status: LoadStatus
     error: str | None = None
     notes: list[str] = field(default_factory=list)
+    failed_cells: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return self.status == LoadStatus.LOADED
+
+    @property
+    def usable(self) -> bool:
+        """Whether probes can run on what loaded (all of it, or all but some cells)."""
+        return self.status in (LoadStatus.LOADED, LoadStatus.CELLS_FAILED)
 
 
 def _is_root() -> bool:
@@ -408,8 +418,7 @@ class Sandbox:
         if status == LoadStatus.CRASHED and self._out_of_memory():
             return LoadResult(LoadStatus.CRASHED, error=self._memory_message())
         if status == LoadStatus.LOADED:
-            notes = [str(n) for n in answer.get("notes", []) if isinstance(n, str)][:50]
-            return LoadResult(LoadStatus.LOADED, notes=notes)
+            return _loaded(entry, answer.get("failed_cells"))
         return LoadResult(status, error=_text(answer.get("error")))
 
     def call(self, probe: str, timeout: float | None = None, **args: Any) -> ProbeResult:
@@ -494,6 +503,35 @@ class Sandbox:
         if self.cgroup is not None:
             self.cgroup.remove()
             self.cgroup = None
+
+
+MAX_FAILED_CELLS = 50
+
+
+def _loaded(entry: str, reported: Any) -> LoadResult:
+    """A load the child reported done, with the notebook cells that raised (checked for
+    shape and capped: the child runs student code, so it may send anything)."""
+    cells = []
+    for item in reported[:MAX_FAILED_CELLS] if isinstance(reported, list) else []:
+        if not isinstance(item, dict) or type(item.get("cell")) is not int:
+            continue
+        line = item.get("line")
+        cells.append({"cell": item["cell"], "type": _text(item.get("type"), 100) or "error",
+                      "line": line if type(line) is int else None,
+                      "error": _text(item.get("error"), 2000) or ""})
+    if not cells:
+        return LoadResult(LoadStatus.LOADED)
+    blocks, said = [], []
+    for cell in cells:
+        at = f" at line {cell['line']}" if cell["line"] is not None else ""
+        lines = cell["error"].strip().splitlines()
+        blocks.append(f"Cell {cell['cell']} raised {cell['type']}{at}:\n{cell['error'].rstrip()}")
+        said.append(f"cell {cell['cell']} raised {lines[-1] if lines else cell['type']}{at}")
+    summary = "; ".join(said[:3]) + ("; …" if len(said) > 3 else "") + " (the other cells ran)"
+    note = ("The other cells ran, and the checks judge what they defined. Restart the kernel and "
+            "run all cells from the top to see each error where it happens.")
+    return LoadResult(LoadStatus.CELLS_FAILED, error="\n\n".join(blocks) + "\n\n" + summary,
+                      notes=[note], failed_cells=cells)
 
 
 def _text(value: Any, limit: int = 4000) -> str | None:

@@ -66,7 +66,7 @@ class SubmissionUnderTest:
         """Load ``task``'s code in a fresh child (once) and say whether it worked."""
         if task in self.loads and self.current_task == task:
             return self.loads[task]
-        if task in self.loads and not self.loads[task].ok:
+        if task in self.loads and not self.loads[task].usable:
             return self.loads[task]
         self.close()
         spec = self.assignment.task(task)
@@ -110,12 +110,12 @@ class SubmissionUnderTest:
         if task in self.timed_out:
             return ProbeResult(ProbeStatus.TIMEOUT, error="not run: an earlier call of this task timed out")
         loaded = self.load(task)
-        if not loaded.ok:
+        if not loaded.usable:
             return ProbeResult(ProbeStatus.ERROR, error=f"the code did not load: {loaded.error}")
         if self.current_task != task:  # a crash closed it; reload once for the next check
             self.loads.pop(task, None)
             loaded = self.load(task)
-            if not loaded.ok:
+            if not loaded.usable:
                 return ProbeResult(ProbeStatus.ERROR, error=f"the code did not load: {loaded.error}")
         if self._budget_left() <= 0:
             return ProbeResult(ProbeStatus.TIMEOUT, error=self._budget_spent("not run"))
@@ -167,17 +167,23 @@ class SubmissionUnderTest:
         return found
 
 
+def raised_message(what: str, result: ProbeResult) -> str:
+    """``<what> raised <error>``, then where: the traceback cut to the student's own frames
+    (file or notebook cell, line, source line), as the sandbox wrote it. It is in the message,
+    not in ``actual``, so that hidden checks show it too: it quotes only the student's code."""
+    lines = (result.error or "").strip().splitlines()
+    last = lines[-1] if lines else ""
+    where = "\n".join(lines[:-1])
+    if not where.strip():
+        where = "(no line of your files was running when it was raised)"
+    return f"{what} raised {last or result.error_type}\n{where}"
+
+
 def probe_failure(result: ProbeResult, what: str) -> CheckFailed:
     """Turn a failed probe call into a student-readable check failure."""
     if result.status == ProbeStatus.MISSING:
         return CheckFailed(result.error or f"{what}: a required name is missing", called=what)
     if result.status == ProbeStatus.RAISED:
-        first = (result.error or "").strip().splitlines()
-        last = first[-1] if first else ""
-        return CheckFailed(
-            f"{what} raised {last or result.error_type}",
-            called=what,
-            actual=result.error,
-        )
+        return CheckFailed(raised_message(what, result), called=what)
     words = _STATUS_WORDS.get(result.status, result.status)
     return CheckFailed(f"{what} {words}: {result.error}", called=what)

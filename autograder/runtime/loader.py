@@ -8,8 +8,10 @@ recorded and skipped, so one broken cell does not stop the names after it from l
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
+import linecache
 import re
 import sys
 import traceback
@@ -24,14 +26,67 @@ MAX_JSON_ITEMS = 1_000_000
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')  # one string, escapes included
 
 
+MAX_DEFINED = 50  # names listed per failed cell
+MAX_FRAMES = 5  # the last student frames shown: where it went wrong, not the whole path
+MAX_ERROR_LINE = 600  # the error's own message
+MAX_SOURCE_LINE = 200  # one quoted line of the student's code
+_CELL_FILE = re.compile(r"^(?P<notebook>.*\.ipynb)#cell(?P<cell>\d+)$")
+
+
+def _where(filename: str, student_dir: str) -> str:
+    """A frame's file as the student knows it: ``"optimizer.py"`` or ``"hw1.ipynb", cell 7``,
+    never a sandbox path."""
+    name = filename.removeprefix(student_dir.rstrip("/") + "/")
+    cell = _CELL_FILE.match(name)
+    if cell:
+        return f'"{Path(cell["notebook"]).name}", cell {cell["cell"]}'
+    return f'"{name}"'
+
+
+def _is_students(filename: str, student_dir: str) -> bool:
+    return filename.startswith(student_dir.rstrip("/") + "/")
+
+
+def _one_line(text: str | None) -> str:
+    line = (text or "").strip()
+    return line if len(line) <= MAX_SOURCE_LINE else line[:MAX_SOURCE_LINE] + "…"
+
+
+def _exception_lines(exc: BaseException, student_dir: str) -> list[str]:
+    """The exception itself; a SyntaxError with its file (or cell), line and source line."""
+    try:
+        if isinstance(exc, SyntaxError) and exc.filename and _is_students(exc.filename, student_dir):
+            lines = [f"  File {_where(exc.filename, student_dir)}, line {exc.lineno}"]
+            if exc.text:
+                lines.append(f"    {_one_line(exc.text)}")
+            return [*lines, f"{type(exc).__name__}: {_one_line(exc.msg)}"]
+        text = "".join(traceback.format_exception_only(exc)).strip()
+        text = text if len(text) <= MAX_ERROR_LINE else text[:MAX_ERROR_LINE] + "…"
+    except Exception:  # a student's exception whose __str__ fails is named by its type
+        text = type(exc).__name__
+    return [text.replace(student_dir.rstrip("/") + "/", "")]
+
+
 def short_traceback(exc: BaseException, student_dir: str) -> str:
-    """The traceback lines that point into the student's files, and the error itself."""
-    frames = [
-        f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(student_dir)
-    ]
-    lines = traceback.format_list(frames[-5:]) + traceback.format_exception_only(exc)
-    text = "".join(lines).replace(student_dir.rstrip("/") + "/", "")
-    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + "…"
+    """The traceback cut to the student's own frames (the last ``MAX_FRAMES``), each with its
+    file or notebook cell, line and source line, then the error itself on the last line(s).
+
+    Probe, engine and library frames are left out, and no sandbox path is kept. Plain text,
+    capped: it crosses into the grader, which shows it to the student."""
+    try:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__)
+                  if _is_students(f.filename, student_dir)][-MAX_FRAMES:]
+    except Exception:  # linecache reading a file the student's code replaced, say
+        frames = []
+    lines = []
+    if frames:
+        lines.append("Traceback of your code (most recent call last):")
+    for frame in frames:
+        lines.append(f"  File {_where(frame.filename, student_dir)}, line {frame.lineno}, in {frame.name}")
+        if frame.line:
+            lines.append(f"    {_one_line(frame.line)}")
+    text = "\n".join(lines + _exception_lines(exc, student_dir)) + "\n"
+    return text if len(text) <= MAX_MESSAGE else "…" + text[-MAX_MESSAGE:]
 
 
 def load_module(path: Path) -> dict[str, Any]:
@@ -116,12 +171,66 @@ def strip_ipython(source: str) -> str:
 
 def load_notebook(path: Path) -> tuple[dict[str, Any], list[str]]:
     """Run every code cell in one namespace; returns it and a note per cell that raised."""
+    namespace, failures = run_notebook(path)
+    return namespace, [f"cell {f['cell']} raised: {f['error']}" for f in failures]
+
+
+def run_notebook(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Run every code cell in one namespace, as Jupyter would from the top; a cell that raises
+    is recorded (its number, the error, the names it would have defined) and the next one
+    runs, so one broken cell does not hide the names after it."""
     namespace: dict[str, Any] = {"__name__": "__main__"}
-    notes = []
+    failures: list[dict[str, Any]] = []
+    student_dir = str(path.parent)
     for number, source in enumerate(notebook_code_cells(path.read_bytes()), start=1):
+        filename = f"{path}#cell{number}"
+        # The cell's lines, for the source lines of tracebacks through it (no file holds them).
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
         try:
-            code = compile(source, f"{path}#cell{number}", "exec")
+            code = compile(source, filename, "exec")
             exec(code, namespace)  # noqa: S102 - this is the sandboxed child's whole purpose
         except Exception as exc:  # a raising cell must not stop the rest
-            notes.append(f"cell {number} raised: {short_traceback(exc, str(path))}")
-    return namespace, notes
+            failures.append({
+                "cell": number,
+                "type": type(exc).__name__,
+                "line": _failing_line(exc, filename),
+                "error": short_traceback(exc, student_dir),
+                "defines": sorted(defined_names(source))[:MAX_DEFINED],
+            })
+    return namespace, failures
+
+
+def _failing_line(exc: BaseException, filename: str) -> int | None:
+    """The line of the cell where it failed (the last frame in that cell)."""
+    if isinstance(exc, SyntaxError) and exc.filename == filename:
+        return exc.lineno
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename == filename:
+            line = frame.lineno
+    return line
+
+
+_TOP_LEVEL_NAME = re.compile(
+    r"^(?:async\s+def|def|class)\s+([A-Za-z_]\w*)|^([A-Za-z_]\w*)\s*(?::[^=]*)?=(?!=)", re.MULTILINE)
+
+
+def defined_names(source: str) -> set[str]:
+    """The names a cell defines at its top level (classes, functions, assignments, imports);
+    for a cell that does not parse, those its lines look like they define. Only to say which
+    cell failed to define a name a check then misses."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return {a or b for a, b in _TOP_LEVEL_NAME.findall(source)}
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    return names

@@ -28,6 +28,11 @@ class Missing(Exception):
     """A name the task requires (a class or function) is not defined by the submission."""
 
 
+# The notebook cells that raised while the task loaded (set by the worker in the task's
+# process): a missing name is then explained by the cell that failed to define it.
+FAILED_CELLS: list[dict[str, Any]] = []
+
+
 def entry_name() -> str:
     """The file (or notebook) the task's code came from, as the student named it."""
     entry = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
@@ -37,8 +42,26 @@ def entry_name() -> str:
 def need(namespace: dict, name: str) -> Any:
     """``namespace[name]``, or ``Missing`` saying which file does not define it."""
     if name not in namespace:
-        raise Missing(f"{entry_name()} does not define {name}")
+        raise Missing(f"{entry_name()} does not define {name}{_failed_cell_note(name)}")
     return namespace[name]
+
+
+def _failed_cell_note(name: str) -> str:
+    """Which notebook cell failed to define ``name`` (one that looks like it defines it),
+    else which cells raised at all; empty when none did."""
+    def said(failure: dict[str, Any]) -> str:
+        lines = str(failure.get("error") or "").strip().splitlines()
+        where = f" at line {failure['line']}" if failure.get("line") else ""
+        message = lines[-1] if lines else str(failure.get("type"))
+        return f"cell {failure.get('cell')} raised {failure.get('type')}{where} ({message[:300]})"
+
+    for failure in FAILED_CELLS:
+        if name in failure.get("defines", ()):
+            return f": {said(failure)}, before it could define {name}"
+    if FAILED_CELLS:
+        cells = ", ".join(str(f.get("cell")) for f in FAILED_CELLS[:10])
+        return f" (cells that raised: {cells}; see the task's loading check)"
+    return ""
 
 
 def need_class(namespace: dict, name: str) -> type:

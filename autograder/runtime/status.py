@@ -34,6 +34,7 @@ class LoadStatus(StrEnum):
     """Whether a task's code loaded in its child."""
 
     LOADED = "loaded"
+    CELLS_FAILED = "cells_failed"  # a notebook loaded, but some of its cells raised
     LOAD_FAILED = "load_failed"  # importing it raised, or called exit()
     MISSING_FILE = "missing_file"  # the submission has no file for the task
     TIMEOUT = "timeout"

@@ -26,9 +26,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from . import isolation
+from . import isolation, probing
 from .channel import Channel
-from .loader import load_module, load_notebook, short_traceback
+from .loader import load_module, run_notebook, short_traceback
 from .probing import Missing
 from .protocol import ProtocolError
 from .status import LoadStatus, ProbeStatus, WorkerStatus
@@ -123,13 +123,14 @@ def _child_main(workdir: Path, entry: str, probes: Any, control: Channel, task: 
     sys.path.append(str(workdir))
     sys.argv = [entry]
     entry_path = workdir / entry
-    notes: list[str] = []
+    failed_cells: list[dict[str, Any]] = []
     try:
         if entry_path.suffix == ".ipynb":
-            namespace, notes = load_notebook(entry_path)
+            namespace, failed_cells = run_notebook(entry_path)
+            probing.FAILED_CELLS[:] = failed_cells  # for ``need`` to say which cell failed
         else:
             namespace = load_module(entry_path)
-        control.send({"status": LoadStatus.LOADED, "notes": notes})
+        control.send({"status": LoadStatus.LOADED, "failed_cells": failed_cells})
     except SystemExit as exc:
         control.send({"status": LoadStatus.LOAD_FAILED, "error": f"the code called exit({exc.code!r})"})
         return
