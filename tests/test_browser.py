@@ -94,11 +94,39 @@ def test_feedback_page_in_chromium(driver, site: Path, tmp_path: Path) -> None:
     assert [i.get_attribute("alt") for i in images] == [
         "Forward pass: outputs per sample", "Adam: loss per step"]
     assert all_images_decoded(driver)
-    answers = driver.find_element(By.CSS_SELECTOR, "pre.handed-in").text
-    assert answers == HOSTILE
+    answers = driver.find_element(By.CSS_SELECTOR, ".handed-in.answer").text
+    assert answers == HOSTILE  # rendered as Markdown: the HTML in it is text
     assert driver.execute_script("return window.__pwned === undefined")
     assert not driver.find_element(By.TAG_NAME, "details").get_attribute("open")
     assert_not_blank(driver, tmp_path / "feedback.png")
+
+
+MARKDOWN_ANSWER = (
+    "1. Adam converges **faster** than SGD.\n"
+    "2. See [the paper](https://arxiv.org/abs/1412.6980) and [this](javascript:window.__pwned=3).\n\n"
+    "| optimizer | steps |\n| --- | ---: |\n| Adam | 40 |\n\n"
+    "<b>not bold</b> ![tracker](https://example.org/pixel.png)\n"
+)
+
+
+def test_answers_are_rendered_as_markdown_without_html(driver, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    result = make_result("dora", answer={"text": MARKDOWN_ANSWER, "comment": None})
+    feedback.render_feedback(result, tmp_path / "dora")
+    driver.get((tmp_path / "dora" / "feedback.html").as_uri())
+    answer = driver.find_element(By.CSS_SELECTOR, ".handed-in.answer")
+    items = answer.find_elements(By.CSS_SELECTOR, "ol > li")
+    assert [i.text.split(" ")[0] for i in items] == ["Adam", "See"]
+    assert answer.find_element(By.TAG_NAME, "strong").text == "faster"
+    assert [c.text for c in answer.find_elements(By.CSS_SELECTOR, "table td")] == ["Adam", "40"]
+    links = answer.find_elements(By.TAG_NAME, "a")
+    assert [a.get_attribute("href") for a in links] == [
+        "https://arxiv.org/abs/1412.6980", "https://example.org/pixel.png"]
+    assert "[this](javascript:window.__pwned=3)" in answer.text
+    assert "<b>not bold</b>" in answer.text and not answer.find_elements(By.TAG_NAME, "b")
+    assert not answer.find_elements(By.TAG_NAME, "img")
+    assert driver.execute_script("return window.__pwned === undefined")
 
 
 def test_unsandboxed_feedback_shows_the_alarm(driver, site: Path) -> None:

@@ -166,3 +166,37 @@ def test_a_single_point_of_the_student_is_marked() -> None:
 
     figure = draw_series(_path_series("one point of yours", [5.0, None, None], [7.0, 6.0, 5.5]))
     assert _colour_pixels(figure, STUDENT_COLOURS[0]) > 5
+
+
+# --------------------------------------------------------------------------- answers
+
+
+def test_answers_render_as_markdown_with_raw_html_as_text(tmp_path) -> None:
+    from autograder.report.markdown import answer_html
+
+    text = "## Q1\n\n*Adam* wins.\n\n<script>alert(1)</script>\n\n<img src=x onerror=alert(2)>\n"
+    rendered = str(answer_html(text))
+    assert "<h2>Q1</h2>" in rendered and "<em>Adam</em>" in rendered
+    assert "<script" not in rendered and "<img" not in rendered
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in rendered
+    link = str(answer_html("[x](https://example.org) [y](javascript:alert(1))"))
+    assert '<a href="https://example.org" rel="nofollow noopener noreferrer">x</a>' in link
+    assert "<a href=\"javascript" not in link and "[y](javascript:alert(1))" in link
+    feedback.render_feedback(make_result(answer={"text": text, "comment": None}), tmp_path)
+    page = (tmp_path / "feedback.html").read_text(encoding="utf-8")
+    assert "<h2>Q1</h2>" in page and "<script>" not in page
+
+
+def test_an_answer_too_long_to_render_is_shown_as_written(tmp_path) -> None:
+    from autograder.report.markdown import ANSWER_RENDER_CAP, answer_html
+
+    long = "[" * (ANSWER_RENDER_CAP + 1)  # the input markdown-it takes quadratic time on
+    assert answer_html(long) is None
+    feedback.render_feedback(make_result(answer={"text": long, "comment": None}), tmp_path)
+    page = (tmp_path / "feedback.html").read_text(encoding="utf-8")
+    assert f"answers over {ANSWER_RENDER_CAP:,} characters are not rendered" in page
+    assert f'<pre class="handed-in">{long}</pre>' in page
+    huge = "x" * (feedback.HTML_CAPS["handed_in"] + 10)  # the size cap on the page still holds
+    feedback.render_feedback(make_result(answer={"text": huge, "comment": None}), tmp_path)
+    assert "10 more characters are not shown here." in (tmp_path / "feedback.html").read_text(
+        encoding="utf-8")

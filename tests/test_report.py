@@ -101,9 +101,12 @@ def test_hostile_answers_stay_literal_text(tmp_path: Path) -> None:
     page, md = render(result, tmp_path)
 
     assert "<script>" not in page and "<b>bold</b>" not in page
-    shown = re.search(r'<pre class="handed-in">(.*?)</pre>', page, re.S)
-    assert shown is not None
-    assert html.unescape(shown.group(1)) == HOSTILE_ANSWERS
+    source = re.search(r'<pre class="handed-in-source">(.*?)</pre>', page, re.S)
+    assert source is not None
+    assert html.unescape(source.group(1)) == HOSTILE_ANSWERS
+    rendered = re.search(r'<div class="handed-in answer">(.*?)</div>', page, re.S)
+    assert rendered is not None and "&lt;script&gt;alert(" in rendered.group(1)
+    assert "<h1>Not a heading</h1>" in rendered.group(1)  # Markdown, rendered; HTML stays text
     assert "{{ 7*7 }}" in page and "{% raw %}" in page
 
     blocks = [(fence, body) for fence, body in fenced_blocks(md) if "7*7" in body]

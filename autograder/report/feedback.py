@@ -9,7 +9,7 @@ from typing import Any
 
 from ..outcomes import CheckStatus
 from ..results import manual_pending
-from .markdown import Md
+from .markdown import ANSWER_RENDER_CAP, Md, answer_html
 from .plots import drawable, plot_series
 from .rendering import render, write_text
 from .text import capped, capped_field, clean_text, deviation_line
@@ -215,9 +215,12 @@ def _answer_view(task: Mapping[str, Any], caps: Mapping[str, int]) -> dict[str, 
     """What a student handed in for a task graded by hand, and the teacher's comment."""
     answer = task.get("answer") if isinstance(task.get("answer"), dict) else {}
     text = answer.get("text")
+    shown = capped(text, caps["handed_in"])
     return {
         "present": text is not None,
-        **capped(text, caps["handed_in"]),
+        **shown,
+        "html": answer_html(shown["text"]) if text is not None else None,
+        "render_cap": f"{ANSWER_RENDER_CAP:,}",
         "comment": capped_field(answer.get("comment"), caps["message"]),
         "files": [clean_text(f) for f in task.get("files") or []],
     }
