@@ -200,3 +200,37 @@ def test_an_answer_too_long_to_render_is_shown_as_written(tmp_path) -> None:
     feedback.render_feedback(make_result(answer={"text": huge, "comment": None}), tmp_path)
     assert "10 more characters are not shown here." in (tmp_path / "feedback.html").read_text(
         encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- class overview
+
+
+def test_summary_counts_load_failures_and_grader_failures_as_problems(tmp_path) -> None:
+    import re
+
+    from result_factory import passing_checks, validate
+
+    from autograder.report import summary
+    from autograder.results import failure_result
+
+    clean = make_result("clean", checks=passing_checks())
+    broken = [c if c["id"] != "deep_net.loads" else check(
+        "deep_net.loads", "failed", points=0, message="deep_net.py could not be loaded: SyntaxError")
+        for c in passing_checks()]
+    did_not_load = make_result("did_not_load", checks=broken)
+    grader_note = make_result("grader_note", checks=passing_checks(),
+                              grader_failure="the grader failed on this submission: KeyError")
+    failed = validate(failure_result(make_result("failed"), "RuntimeError: boom"))
+    results = [clean, did_not_load, grader_note, failed]
+    assert not any(r["problems"] for r in results[:3])
+
+    context = summary.summary_context(results)
+    assert [r["name"] for r in context["trouble"]] == ["did_not_load", "failed", "grader_note"]
+    summary.render_summary(results, tmp_path)
+    page = (tmp_path / "summary.html").read_text(encoding="utf-8")
+    assert re.search(r'id="trouble-count">3<', page)
+    problems = page[page.index("<h2>Problems and errors</h2>"):]
+    assert "deep_net.loads</span> (did not load): deep_net.py could not be loaded: SyntaxError" in problems
+    assert "Grader failure:</strong> the grader failed on this submission: KeyError" in problems
+    assert problems.count("RuntimeError: boom") == 1  # listed once, though also a problem
+    assert "1 did not load" in page

@@ -68,6 +68,19 @@ def check_table(results: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return list(table.values())
 
 
+def is_load_failure(check: Mapping[str, Any]) -> bool:
+    """Whether ``check`` is a task's ``loads`` check (``checks.loads_check``) that did not
+    pass: the task's file or cells did not even load, so nothing else of it was checked."""
+    return (check.get("id") == f"{check.get('task')}.loads"
+            and check.get("status") in (CheckStatus.FAILED, CheckStatus.ERROR))
+
+
+def has_trouble(row: Mapping[str, Any]) -> bool:
+    """Whether a submission's row counts as having problems: a problem with its files, a
+    file that did not load, a check that could not judge it, or the grader failing on it."""
+    return bool(row["problems"] or row["load_failures"] or row["errors"] or row["grader_failure"])
+
+
 def summary_context(results: list[Mapping[str, Any]]) -> dict[str, Any]:
     """Everything the class overview shows, computed once in Python."""
     ordered = sorted(results, key=lambda r: str(r["submission"]))
@@ -82,7 +95,9 @@ def summary_context(results: list[Mapping[str, Any]]) -> dict[str, Any]:
     rows = []
     for result in ordered:
         by_task = {t["id"]: t for t in result.get("tasks", [])}
-        errors = [c for c in result.get("checks", []) if c["status"] == CheckStatus.ERROR]
+        loads = [c for c in result.get("checks", []) if is_load_failure(c)]
+        errors = [c for c in result.get("checks", [])
+                  if c["status"] == CheckStatus.ERROR and c not in loads]
         layer = (result.get("sandbox") or {}).get("layer", "none")
         rows.append(
             {
@@ -101,6 +116,8 @@ def summary_context(results: list[Mapping[str, Any]]) -> dict[str, Any]:
                 "problems": [clean_text(p) for p in result.get("problems") or []],
                 "errors": [{"id": c["id"], "message": capped_field(c.get("message", ""), 300)}
                            for c in errors],
+                "load_failures": [{"id": c["id"], "message": capped_field(c.get("message", ""), 300)}
+                                  for c in loads],
                 "grader_failure": capped_field(result.get("grader_failure"), 2000),
                 "review": [capped_field(note, 2000) for note in result.get("review") or []],
                 "failed": sum(c["status"] == CheckStatus.FAILED for c in result.get("checks", [])),
@@ -125,7 +142,7 @@ def summary_context(results: list[Mapping[str, Any]]) -> dict[str, Any]:
             for m in mistake_table(ordered)
         ],
         "slowest": sorted(timed, key=lambda r: (-r["wall_s"], r["name"]))[:10],
-        "trouble": [r for r in rows if r["problems"] or r["errors"]],
+        "trouble": [r for r in rows if has_trouble(r)],
         "attention": [r for r in rows if r["grader_failure"] or r["review"]],
         "layers": sorted(Counter(r["layer"] for r in rows).items()),
         "unsandboxed": [r["name"] for r in rows if r["layer"] == "none"],
