@@ -234,3 +234,40 @@ def test_summary_counts_load_failures_and_grader_failures_as_problems(tmp_path) 
     assert "Grader failure:</strong> the grader failed on this submission: KeyError" in problems
     assert problems.count("RuntimeError: boom") == 1  # listed once, though also a problem
     assert "1 did not load" in page
+
+
+# --------------------------------------------------------------------------- the self-check
+
+
+def _public_run(passed: bool = True) -> dict:
+    """What ``autograder check`` gets: only the public checks, worth 6 of the 90 points."""
+    checks = [check("deep_net.loads", points=0), check("deep_net.public_forward_shape", points=2),
+              check("optimizer.loads", points=0),
+              check("optimizer.public_adam_first_step", "passed" if passed else "failed", points=2),
+              check("roots.loads", points=0), check("roots.public_find_roots_seed", points=2)]
+    return make_result("alice", checks=checks)
+
+
+def test_check_header_reports_public_checks_not_a_total_out_of_100() -> None:
+    text = terminal.render_check_report(_public_run())
+    head = text.split("sandbox:")[0]
+    assert head.startswith("hw1 · alice — public checks: 6 of 6 passed\n")
+    flat = " ".join(head.split())
+    assert "They are worth 6 of the 90 automatic points, and you earned all 6." in flat
+    assert "Your grade comes from the hidden checks" in flat
+    assert "10 more points are graded by hand." in flat
+    assert "/ 100" not in text and "6 / 100" not in text
+    assert "optimizer — Adaptive optimizers: Adam, SGD with momentum, AdaGrad, RMSprop: 2 of 2 " \
+           "public points (the task is worth 40)" in text
+
+
+def test_check_header_after_a_failure_and_without_checks() -> None:
+    flat = " ".join(terminal.render_check_report(_public_run(passed=False)).split())
+    assert flat.startswith("hw1 · alice — public checks: 5 of 6 passed")
+    assert "They are worth 6 of the 90 automatic points, and you earned 4 of those 6." in flat
+    everything = [check(c["id"], points=c["max_score"]) for c in make_result()["checks"]]
+    full = " ".join(terminal.render_check_report(make_result(checks=everything)).split())
+    assert "They are worth all 90 automatic points, and you earned all 90." in full
+    assert "hidden checks" not in full  # nothing is left for hidden checks to decide
+    empty = terminal.render_check_report(make_result(checks=[]))
+    assert empty.startswith("hw1 · alice: no public check ran.\n")

@@ -361,15 +361,16 @@ def test_csv_text_cell_guards_only_formula_starts() -> None:
 
 def test_check_report_lists_checks_and_failures() -> None:
     text = terminal.render_check_report(make_result())
-    assert "hw1 · alice: 41 / 100 points" in text
+    assert text.startswith("hw1 · alice — public checks: 4 of 8 passed\n")
     assert "  ✓     5/5  deep_net.py imports and defines DeepNet.  [deep_net.loads]" in text
     assert "✗    0/12  Adam follows the update rule" in text
     assert "–    0/20  Gradient descent finds both roots" in text
-    assert "optimizer — Adaptive optimizers: Adam, SGD with momentum, AdaGrad, RMSprop: 16 / 40" in text
+    assert ("optimizer — Adaptive optimizers: Adam, SGD with momentum, AdaGrad, RMSprop: 16 of 40 "
+            "public points (the task is worth 40)") in text
     assert "expected: array(shape=(3,), dtype=float64) [0.75, -0.25, 1.5]" in text
     assert "recognised mistake: Adam without bias correction" in text
     assert "Skipped because the check 'roots.loads' did not pass" in text
-    assert "answers — Four questions about convergence (graded by hand): awaiting manual grading" in text
+    assert "answers — Four questions about convergence (graded by hand): 10 points, graded by hand" in text
     assert "4 passed, 2 failed, 1 could not be checked, 1 skipped" in text
 
 
@@ -379,4 +380,4 @@ def test_check_report_strips_terminal_escapes() -> None:
     result["checks"][3]["message"] = "bad \x1b[31mred\x1b[0m\x07"
     text = terminal.render_check_report(validate(result))
     assert "\x1b" not in text and "\x07" not in text
-    assert "hw1 · mallory:" in text and "bad red" in text
+    assert "hw1 · mallory — public checks" in text and "bad red" in text

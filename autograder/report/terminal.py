@@ -45,26 +45,61 @@ def _check_details(c: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _header(r: Mapping[str, Any]) -> list[str]:
+    """What the public checks say about the grade, in words a student reads right: how many
+    passed, how many of the automatic points they cover (not a score out of the total,
+    which would read 6 / 100 with every public check passed), and that hidden checks decide
+    the grade."""
+    checks = [c for task in r["tasks"] for c in task["checks"]]
+    automatic = sum(t["max_score"] or 0 for t in r["tasks"] if not t["manual"])
+    covered = sum(c["max_score"] or 0 for c in checks)
+    earned = sum(c["score"] or 0 for c in checks)
+    passed = sum(c["status"] == CheckStatus.PASSED for c in checks)
+    who = f"{r['assignment']} · {r['submission']}"
+    if not checks:
+        return [f"{who}: no public check ran."]
+    lines = [f"{who} — public checks: {passed} of {len(checks)} passed"]
+    you = (f"you earned all {fmt_num(covered)}" if abs(earned - covered) < 1e-9
+           else f"you earned {fmt_num(earned)} of those {fmt_num(covered)}")
+    if covered < automatic:
+        words = (f"They are worth {fmt_num(covered)} of the {fmt_num(automatic)} automatic points"
+                 + (f", and {you}." if covered else ".")
+                 + " Your grade comes from the hidden checks the teacher runs on what you hand in,"
+                 " on more inputs than these: passing every public check does not mean full marks.")
+    else:
+        words = f"They are worth all {fmt_num(automatic)} automatic points, and {you}."
+    lines += _wrap(words, "")
+    manual = sum(t["max_score"] or 0 for t in r["tasks"] if t["manual"])
+    if manual:
+        lines += _wrap(f"{fmt_num(manual)} more points are graded by hand.", "")
+    return lines
+
+
+def _task_line(task: Mapping[str, Any]) -> str:
+    """A task's heading: its public checks' points, and what the whole task is worth."""
+    head = f"{task['id']} — {task['title']}"
+    if task["manual"]:
+        return f"{head}: {fmt_num(task['max_score'])} points, graded by hand"
+    covered = sum(c["max_score"] or 0 for c in task["checks"])
+    earned = sum(c["score"] or 0 for c in task["checks"])
+    return (f"{head}: {fmt_num(earned)} of {fmt_num(covered)} public points "
+            f"(the task is worth {fmt_num(task['max_score'])})")
+
+
 def render_check_report(result: dict) -> str:
-    """A short plain-text report for ``autograder check``: each check with ✓/✗/–, the score
-    per task, and for failures what differed and which known mistake it looks like.
-    Plain text (no rich markup), so student strings cannot inject console styling."""
+    """A short plain-text report for ``autograder check``: how many public checks passed and
+    what they are worth, each check with ✓/✗/–, and for failures what differed and which
+    known mistake it looks like. Plain text (no rich markup), so student strings cannot
+    inject console styling."""
     caps = {"output": 0, "handed_in": 0, "field": TERMINAL_FIELD_CAP, "message": TERMINAL_FIELD_CAP}
     r = feedback_context(result, caps, plots=False)
-    out = [
-        f"{r['assignment']} · {r['submission']}: {fmt_num(r['score'])} / "
-        f"{fmt_num(r['max_score'])} points"
-        + (" (manual grading pending)" if r["manual_pending"] else ""),
-        f"sandbox: {r['sandbox']['layer']} — {r['sandbox']['words']}",
-    ]
+    out = [*_header(r), f"sandbox: {r['sandbox']['layer']} — {r['sandbox']['words']}"]
     if r["sandbox"]["layer"] == "none":
         out.append("WARNING: the code ran WITHOUT any sandbox.")
     for problem in r["problems"]:
         out.extend(_wrap(problem, "  ! "))
     for task in r["tasks"]:
-        score = "awaiting manual grading" if task["score"] is None else (
-            f"{fmt_num(task['score'])} / {fmt_num(task['max_score'])}")
-        out += ["", f"{task['id']} — {task['title']}: {score}"]
+        out += ["", _task_line(task)]
         for c in task["checks"]:
             failed = c["status"] in (CheckStatus.FAILED, CheckStatus.ERROR)
             mark = "✗" if failed else STATUS_ICONS[c["status"]]
