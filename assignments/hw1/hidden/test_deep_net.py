@@ -21,11 +21,11 @@ from autograder.checks import (
     describe,
     expect,
     largest_deviation,
-    matching_mistakes,
     suite_module,
 )
 
 V = suite_module(__file__, "variants.py")
+S = suite_module(__file__, "deviations.py")
 TASK = "deep_net"
 SIZES = (4, 5, 7, 4)
 OTHER_SIZES = ((3, 8, 6, 2), (10, 16, 12, 3))
@@ -77,20 +77,20 @@ def _compare_with_reference(
     want_output = V.run_reference_probe("forward", {"MyModelNN": reference.deep_net.MyModelNN},
                                         **args)
     want = as_float_array(want_output["values"], what="the reference output")
-    variants = V.network_variants(state, x, got)
     if close(got, want, rtol=1e-6, atol=1e-6):
         return
-    mistakes = matching_mistakes(got, variants, rtol=1e-6, atol=1e-6)
+    diagnosis = S.diagnose_network([S.network_case(state, x, got, want)])
+    mistakes = diagnosis.mistakes if diagnosis else []
     if got.shape != want.shape:
         raise CheckFailed(
-            f"{what} has shape {got.shape}, expected {want.shape}",
+            f"{what} has shape {got.shape}, expected {want.shape}{S.explained(diagnosis)}",
             called=what,
             expected=f"shape {want.shape}",
             actual=f"shape {got.shape}",
             mistakes=mistakes,
         )
     raise CheckFailed(
-        f"{what} differs from the reference network's output",
+        f"{what} differs from the reference network's output{S.explained(diagnosis)}",
         called=what,
         expected=describe(want),
         actual=describe(got),
