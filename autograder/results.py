@@ -13,7 +13,7 @@ import numpy as np
 from . import __version__
 from .assignment import Assignment
 from .outcomes import GRADER_FAILED, CheckOutcome
-from .sandbox import Sandbox
+from .sandbox import Sandbox, TaskOutput
 from .sanitise import plain
 from .submission import Submission, answers_text
 from .under_test import SubmissionUnderTest
@@ -45,6 +45,23 @@ def environment(sandbox: Sandbox) -> dict[str, str]:
     return env
 
 
+def task_output(output: TaskOutput, graded_from: str | None, task: str, notebook: str,
+                load_shown: dict[str, str]) -> dict[str, Any]:
+    """A task's output for the result: what its code printed while loading, then while it was
+    checked. A notebook runs whole for every task, so what it prints while it runs is shown
+    with the first task only; the others say where (``load_output_with``)."""
+    shown_with = load_shown.setdefault(notebook, task) if graded_from == notebook else task
+    entry: dict[str, Any] = {"truncated": output.truncated}
+    if shown_with == task:
+        entry["stdout"] = output.load_stdout + output.stdout
+        entry["stderr"] = output.load_stderr + output.stderr
+    else:
+        entry["stdout"], entry["stderr"] = output.stdout, output.stderr
+        if output.load_stdout.strip() or output.load_stderr.strip():
+            entry["load_output_with"] = shown_with
+    return entry
+
+
 def build_result(
     assignment: Assignment,
     submission: Submission,
@@ -57,6 +74,7 @@ def build_result(
 ) -> dict[str, Any]:
     """Assemble ``result.json`` for one submission from its check outcomes."""
     tasks = []
+    load_shown: dict[str, str] = {}  # notebook -> the task whose output shows its own output
     for task in assignment.tasks:
         output = under_test.outputs.get(task.id) if under_test else None
         entry: dict[str, Any] = {
@@ -67,10 +85,9 @@ def build_result(
             "manual": task.manual,
             "files": list(task.files),
         }
-        if output is not None:
-            entry["output"] = {
-                "stdout": output.stdout, "stderr": output.stderr, "truncated": output.truncated
-            }
+        if output is not None and under_test is not None:
+            entry["output"] = task_output(output, under_test.entries.get(task.id), task.id,
+                                          assignment.notebook, load_shown)
         if task.manual:
             entry["answer"] = {"text": answers_text(submission, task, assignment), "comment": None}
         tasks.append(entry)

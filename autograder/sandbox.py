@@ -129,11 +129,15 @@ class ProbeResult:
 
 @dataclass
 class TaskOutput:
-    """What the student's code printed while one task was loaded and probed."""
+    """What the student's code printed while one task was loaded (``load_*``) and probed.
+
+    Apart, because a notebook runs whole for every task: its own output is shown once."""
 
     stdout: str = ""
     stderr: str = ""
     truncated: bool = False
+    load_stdout: str = ""
+    load_stderr: str = ""
 
 
 @dataclass
@@ -456,6 +460,8 @@ class Sandbox:
             stdout=_text(answer.get("stdout")) or "",
             stderr=_text(answer.get("stderr")) or "",
             truncated=bool(answer.get("truncated")),
+            load_stdout=_text(answer.get("load_stdout")) or "",
+            load_stderr=_text(answer.get("load_stderr")) or "",
         )
 
     def ready(self) -> None:

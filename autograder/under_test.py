@@ -41,6 +41,7 @@ class SubmissionUnderTest:
         self.current_task: str | None = None
         self.loads: dict[str, LoadResult] = {}
         self.outputs: dict[str, TaskOutput] = {}
+        self.entries: dict[str, str] = {}  # the file (or notebook) each task was graded from
         self.timed_out: set[str] = set()
         self.budget = sandbox.limits.submission_seconds
         self.sandbox_seconds = 0.0  # time spent waiting for this submission's code
@@ -71,6 +72,8 @@ class SubmissionUnderTest:
         self.close()
         spec = self.assignment.task(task)
         entry = self.submission.entry_for(spec.files, self.assignment.notebook)
+        if entry is not None:
+            self.entries[task] = entry
         if entry is None:
             result = LoadResult(LoadStatus.MISSING_FILE, error=f"{spec.files[0]} was not submitted")
         elif self._budget_left() <= 0:
@@ -95,6 +98,8 @@ class SubmissionUnderTest:
                     previous.stdout + output.stdout,
                     previous.stderr + output.stderr,
                     previous.truncated or output.truncated,
+                    previous.load_stdout + output.load_stdout,
+                    previous.load_stderr + output.load_stderr,
                 )
             self.outputs[self.current_task] = output
             self.current_task = None

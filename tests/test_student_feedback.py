@@ -115,6 +115,17 @@ def test_a_notebook_that_runs_whole_loads_cleanly(sandbox: Sandbox) -> None:
     assert loaded.ok and loaded.failed_cells == [] and result.value == 2
 
 
+def test_what_loading_prints_is_kept_apart_from_what_calls_print(sandbox: Sandbox) -> None:
+    cells = ("import sys\nprint('loading')\nprint('load err', file=sys.stderr)",
+             "def f():\n    print('called')\n    return 1\n")
+    sandbox.open_task({"hw1.ipynb": notebook(*cells)}, "hw1.ipynb")
+    sandbox.call("call_f")
+    sandbox.call("call_f")
+    output = sandbox.close_task()
+    assert (output.load_stdout, output.load_stderr) == ("loading\n", "load err\n")
+    assert (output.stdout, output.stderr) == ("called\ncalled\n", "")
+
+
 def break_rmsprop(folder: Path) -> None:
     """The sample notebook with a colon missing after ``class RMSprop(...)``."""
     shutil.copy(HW1_SAMPLES / "notebook_magics" / "hw1.ipynb", folder / "hw1.ipynb")
@@ -148,3 +159,9 @@ def test_a_broken_cell_fails_the_loading_check_and_is_named(tmp_path: Path) -> N
     scores = {t["id"]: t["score"] for t in results["broken"]["tasks"]}
     assert scores["deep_net"] == 25 and scores["roots"] == 25
     assert checks["deep_net.loads"]["status"] == "failed"
+
+    # The notebook prints the roots it finds while it runs, for every task: shown once.
+    outputs = {t["id"]: t.get("output") or {} for t in results["broken"]["tasks"]}
+    printed = [task for task, output in outputs.items() if "0.7639" in output.get("stdout", "")]
+    assert printed == ["deep_net"], outputs
+    assert outputs["optimizer"]["load_output_with"] == outputs["roots"]["load_output_with"] == "deep_net"

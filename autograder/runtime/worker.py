@@ -12,6 +12,7 @@ Requests (``op``): ``hello``, ``open`` (files as blobs, the task's entry file, l
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import importlib.util
 import itertools
 import os
@@ -67,12 +68,21 @@ class OutputCapture:
 
 
 class TaskChild:
-    """One forked child holding one task of one submission."""
+    """One forked child holding one task of one submission.
 
-    def __init__(self, pid: int, channel: Channel, stdout: OutputCapture, stderr: OutputCapture):
+    What it prints while its code loads and while probes run is captured apart (``load``
+    and ``calls``): a notebook runs whole for every task, and its own output is then shown
+    once, not once per task."""
+
+    def __init__(self, pid: int, channel: Channel, load: tuple[OutputCapture, OutputCapture],
+                 calls: tuple[OutputCapture, OutputCapture]) -> None:
         self.pid, self.channel = pid, channel
-        self.stdout, self.stderr = stdout, stderr
+        self.load_stdout, self.load_stderr = load
+        self.stdout, self.stderr = calls
         self.exit_status: int | None = None
+
+    def captures(self) -> tuple[OutputCapture, ...]:
+        return (self.load_stdout, self.load_stderr, self.stdout, self.stderr)
 
 
 def _prctl(option: int, value: int) -> None:
@@ -110,6 +120,24 @@ def _set_limits(limits: dict[str, Any]) -> None:
             pass
 
 
+# In the task's child: fds 1 and 2 carry what loading prints, 3 and 4 the control channel,
+# and 5 and 6 what the probe calls print, moved onto 1 and 2 once the code has loaded.
+CALL_STDOUT_FD, CALL_STDERR_FD = 5, 6
+
+
+def _output_to_calls() -> None:
+    """From here on, what the task prints is the probe calls' output, not the load's."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os.dup2(CALL_STDOUT_FD, 1)
+    os.dup2(CALL_STDERR_FD, 2)
+    os.close(CALL_STDOUT_FD)
+    os.close(CALL_STDERR_FD)
+
+
 def _child_main(workdir: Path, entry: str, probes: Any, control: Channel, task: str | None) -> None:
     """Let the probes prepare for the task (``prepare(task)``, if they define it: it runs
     before any student code, so it can take away what the task may not use), load the task,
@@ -137,6 +165,7 @@ def _child_main(workdir: Path, entry: str, probes: Any, control: Channel, task: 
     except BaseException as exc:  # anything the student's import raises is feedback
         control.send({"status": LoadStatus.LOAD_FAILED, "error": short_traceback(exc, str(workdir))})
         return
+    _output_to_calls()
     while True:
         try:
             request, _ = control.receive(timeout=None)
@@ -256,9 +285,11 @@ class Worker:
                     "changed": changed}
         return {
             "status": ProbeStatus.OK,
+            "load_stdout": child.load_stdout.text(),
+            "load_stderr": child.load_stderr.text(),
             "stdout": child.stdout.text(),
             "stderr": child.stderr.text(),
-            "truncated": bool(child.stdout.dropped or child.stderr.dropped),
+            "truncated": any(capture.dropped for capture in child.captures()),
             "exit_status": child.exit_status,
             "changed": changed,
         }
@@ -287,19 +318,19 @@ class Worker:
     def _fork_child(self, workdir: Path, entry: str, task: str | None) -> TaskChild:
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
+        streams = [os.pipe() for _ in range(4)]  # load stdout, load stderr, calls' stdout, stderr
         pid = os.fork()
         if pid == 0:  # the child: never returns
             try:
                 os.setsid()
-                os.dup2(out_w, 1)
-                os.dup2(err_w, 2)
-                os.dup2(to_child_r, 3)
-                os.dup2(from_child_w, 4)
+                # Moved above every fd in use first, so no dup2 below overwrites one still needed.
+                high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 16)
+                        for fd in (to_child_r, from_child_w, *(w for _, w in streams))]
+                for target, fd in zip((3, 4, 1, 2, CALL_STDOUT_FD, CALL_STDERR_FD), high, strict=True):
+                    os.dup2(fd, target)
                 devnull = os.open(os.devnull, os.O_RDONLY)
                 os.dup2(devnull, 0)
-                os.closerange(5, 65536)
+                os.closerange(CALL_STDERR_FD + 1, 65536)
                 sys.stdout = os.fdopen(1, "w", buffering=1, errors="replace")
                 sys.stderr = os.fdopen(2, "w", buffering=1, errors="replace")
                 if self.isolated:
@@ -311,12 +342,12 @@ class Worker:
                 traceback.print_exc()
             finally:
                 os._exit(0)
-        for fd in (to_child_r, from_child_w, out_w, err_w):
+        for fd in (to_child_r, from_child_w, *(w for _, w in streams)):
             os.close(fd)
         cap = int(self.limits["output_kib"]) * 1024
-        return TaskChild(
-            pid, Channel(from_child_r, to_child_w), OutputCapture(out_r, cap), OutputCapture(err_r, cap)
-        )
+        captures = [OutputCapture(r, cap) for r, _ in streams]
+        return TaskChild(pid, Channel(from_child_r, to_child_w), (captures[0], captures[1]),
+                         (captures[2], captures[3]))
 
     def _isolate(self, workdir: Path) -> Path:
         """In the task's child: enter its own namespaces; this process stays behind as the
