@@ -34,6 +34,7 @@ from autograder.checks import (
 
 V = suite_module(__file__, "variants.py")
 H = suite_module(__file__, "handwritten.py")
+S = suite_module(__file__, "deviations.py")
 TASK = "optimizer"
 LOADS = ["optimizer.loads"]
 # Checks of the update rules count only for rules written by hand: torch's own optimizers
@@ -189,6 +190,7 @@ def _compare(
     kwargs: dict | None = None,
     groups: list[dict] | None = None,
     hint: str | None = None,
+    evidence: list | None = None,
 ) -> None:
     """Fail with the first step where the student's parameters leave the reference's, naming
     any known mistake whose trajectory the student's reproduces."""
@@ -197,17 +199,19 @@ def _compare(
     mine = _trajectories(got, params, steps, what)
     theirs = _trajectories(want, params, steps, "the reference run")
     where = _first_difference(mine, theirs, params)
+    evidence = [] if evidence is None else evidence  # every input of the check so far
+    evidence.append(S.optimizer_case(cls, params, grads, mine, theirs, kwargs, groups))
     if where is None:
         return
     step, j, index = where
-    variants = V.optimizer_variants(cls, params, grads, mine, kwargs, groups)
-    mistakes = V.matching_optimizer_mistakes(mine, variants)
+    diagnosis = S.diagnose_optimizer(cls, evidence)
+    mistakes = diagnosis.mistakes if diagnosis else []
     expected, actual = float(theirs[j][step][index]), float(mine[j][step][index])
     abs_error = abs(actual - expected) if np.isfinite(actual) else None
     moved = abs(expected - float(np.asarray(params[j])[index]))
     raise CheckFailed(
         f"{what}: parameter {j} (shape {tuple(np.shape(params[j]))}) leaves the reference "
-        f"at step {step + 1}",
+        f"at step {step + 1}" + S.told(diagnosis, index, expected, actual, moved),
         called=what,
         expected=describe(theirs[j][step]),
         actual=describe(mine[j][step]),
@@ -319,13 +323,15 @@ def _matches_reference(submission: Any, reference: Any, rng: np.random.Generator
     params = _params(rng, SHAPES)
     grads = _grads(rng, SHAPES, STEPS)
     runs = []
+    evidence: list = []
     for kwargs in (None, CUSTOM[cls]):
         what = _call(cls, kwargs, SHAPES, STEPS)
         got, want = _run_both(submission, reference, cls, what, params=params, grads=grads,
                               kwargs=kwargs)
         runs.append(({"params": params, "grads": grads, "kwargs": kwargs}, got))
         try:
-            _compare(cls, got, want, params, grads, what, kwargs=kwargs, hint=RULE_HINTS[cls])
+            _compare(cls, got, want, params, grads, what, kwargs=kwargs, hint=RULE_HINTS[cls],
+                     evidence=evidence)
         except CheckFailed as failure:
             failure.series += _bowl_series(submission, reference, cls)
             raise

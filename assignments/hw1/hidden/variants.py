@@ -1,16 +1,15 @@
-"""Known-wrong versions of the hw1 reference, and the trusted arithmetic the checks share.
+"""The trusted arithmetic hw1's checks share: reference runs, torch's twins, hyper-parameters,
+the roots' closed forms and drawn inputs, plot helpers.
 
-A check names a mistake only when the student's output matches what the mistake produces on
-the same inputs, so every mistake in ``mistakes.toml`` that is recognised by its output has a
-small re-implementation here: the reference rule with exactly that one thing wrong. Everything
-in this file runs in the trusted process, on inputs the checks generated, and never touches
-data that came from a submission except to compare with it.
+Known mistakes recognised by their output are searched for in ``deviations.py`` (the spaces of
+deviations) with ``autograder.diagnosis``. Everything in this file runs in the trusted process,
+on inputs the checks generated, and never touches data that came from a submission except to
+compare with it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import itertools
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -58,49 +57,6 @@ def solve_case(kind: str, optimizer: str) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------------------------
-# Matching outputs with NaN (a division by zero is a fingerprint too)
-
-
-def same_with_nan(actual: Any, expected: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
-    """Equal shapes, NaN and inf at the same places, the finite entries close."""
-    got = np.asarray(actual, dtype=np.float64)
-    want = np.asarray(expected, dtype=np.float64)
-    if got.shape != want.shape:
-        return False
-    if not np.array_equal(np.isnan(got), np.isnan(want)):
-        return False
-    if not np.array_equal(np.isposinf(got), np.isposinf(want)) or not np.array_equal(
-        np.isneginf(got), np.isneginf(want)
-    ):
-        return False
-    finite = np.isfinite(want)
-    return bool(np.all(np.abs(got[finite] - want[finite]) <= atol + rtol * np.abs(want[finite])))
-
-
-def closest_index(actual: Any, candidates: Sequence[Any]) -> int | None:
-    """Index of the candidate (same shape as ``actual``) nearest to it; None if none fits."""
-    got = np.asarray(actual, dtype=np.float64)
-    best, best_distance = None, np.inf
-    for index, candidate in enumerate(candidates):
-        want = np.asarray(candidate, dtype=np.float64)
-        if want.shape != got.shape:
-            continue
-        with np.errstate(invalid="ignore", over="ignore"):
-            distance = float(np.nanmax(np.abs(got - want))) if got.size else 0.0
-        if np.isnan(distance):
-            distance = np.inf
-        if best is None or distance < best_distance:
-            best, best_distance = index, distance
-    return best
-
-
-def closest(actual: Any, candidates: Sequence[Any]) -> Any:
-    """The candidate (same shape as ``actual``) nearest to it; None when none fits."""
-    index = closest_index(actual, candidates)
-    return None if index is None else candidates[index]
-
-
-# --------------------------------------------------------------------------------------------
 # Task 1: the network
 
 
@@ -111,161 +67,8 @@ def reference_state(reference: Any, sizes: Sequence[int], seed: int) -> dict[str
     return {k: v.detach().numpy().astype(np.float32) for k, v in model.state_dict().items()}
 
 
-def _activation(name: str, x: np.ndarray) -> np.ndarray:
-    if name == "relu":
-        return np.maximum(x, 0.0)
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-def network_output(
-    state: Mapping[str, np.ndarray],
-    x: np.ndarray,
-    order: Sequence[str] = ("fc1", "fc2", "fc3", "fc4"),
-    activation: str = "sigmoid",
-    on_output: bool = False,
-) -> np.ndarray | None:
-    """The output of the layers in ``order`` with ``activation`` between them (and after the
-    last one when ``on_output``), in float64; None when the shapes do not chain."""
-    h = np.asarray(x, dtype=np.float64)
-    for position, layer in enumerate(order):
-        weight = np.asarray(state[f"{layer}.weight"], dtype=np.float64)
-        bias = np.asarray(state[f"{layer}.bias"], dtype=np.float64)
-        if h.shape[-1] != weight.shape[1]:
-            return None
-        h = h @ weight.T + bias
-        if position < len(order) - 1 or on_output:
-            h = _activation(activation, h)
-    return h
-
-
-def network_variants(state: Mapping[str, np.ndarray], x: np.ndarray, actual: Any) -> dict:
-    """What each known wiring mistake outputs on ``x`` (the variant nearest to ``actual``
-    where a mistake has several forms)."""
-    skipped = [
-        network_output(state, x, order, on_output=on_output)
-        for order in (("fc1", "fc2", "fc4"), ("fc1", "fc2", "fc3"), ("fc2", "fc3", "fc4"),
-                      ("fc1", "fc3", "fc4"))
-        for on_output in (False, True)
-    ]
-    layers = ("fc1", "fc2", "fc3", "fc4")
-    reordered = [
-        network_output(state, x, order)
-        for order in itertools.permutations(layers)
-        if order != layers
-    ]
-    return {
-        "relu_instead_of_sigmoid": network_output(state, x, activation="relu"),
-        "activation_on_output": network_output(state, x, on_output=True),
-        "layer_skipped": closest(actual, [o for o in skipped if o is not None]),
-        "layers_wrong_order": closest(actual, [o for o in reordered if o is not None]),
-    }
-
-
 # --------------------------------------------------------------------------------------------
-# Task 2: update rules in numpy, the reference and each known mistake
-#
-# A rule updates one parameter: rule(p, g, state, hp, t) -> new p, where ``state`` is that
-# parameter's own dict and ``t`` the step count the rule should use.
-
-Rule = Callable[[np.ndarray, np.ndarray, dict, dict, int], np.ndarray]
-
-
-def _moment(state: dict, key: str, like: np.ndarray) -> np.ndarray:
-    if key not in state:
-        state[key] = np.zeros_like(like)
-    return state[key]
-
-
-def _adam(
-    *, bias: bool = True, eps_inside: bool = False, swap: bool = False, second: str = "square"
-) -> Rule:
-    def rule(p: np.ndarray, g: np.ndarray, state: dict, hp: dict, t: int) -> np.ndarray:
-        beta1, beta2 = hp["betas"][::-1] if swap else hp["betas"]
-        m = _moment(state, "m", p)
-        v = _moment(state, "v", p)
-        m[...] = beta1 * m + (1 - beta1) * g
-        v[...] = beta2 * v + (1 - beta2) * (np.abs(g) if second != "square" else g * g)
-        m_hat = m / (1 - beta1**t) if bias else m
-        v_hat = v / (1 - beta2**t) if bias else v
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if second == "abs_no_sqrt":
-                return p - hp["lr"] * m_hat / (v_hat + hp["eps"])
-            if eps_inside:
-                return p - hp["lr"] * m_hat / np.sqrt(v_hat + hp["eps"])
-            return p - hp["lr"] * m_hat / (np.sqrt(v_hat) + hp["eps"])
-
-    return rule
-
-
-def _momentum(kind: str = "reference") -> Rule:
-    def rule(p: np.ndarray, g: np.ndarray, state: dict, hp: dict, t: int) -> np.ndarray:
-        lr, momentum = hp["lr"], hp["momentum"]
-        if kind == "not_kept":
-            return p - lr * g
-        u = _moment(state, "u", p)
-        if kind == "uphill":
-            u[...] = momentum * u + lr * g
-        elif kind == "momentum_negated":
-            u[...] = -momentum * u - lr * g
-        else:
-            u[...] = momentum * u - lr * g
-        return p + u
-
-    return rule
-
-
-def _adagrad(eps: bool = True) -> Rule:
-    def rule(p: np.ndarray, g: np.ndarray, state: dict, hp: dict, t: int) -> np.ndarray:
-        total = _moment(state, "G", p)
-        total[...] = total + g * g
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return p - hp["lr"] * g / (np.sqrt(total) + (hp["eps"] if eps else 0.0))
-
-    return rule
-
-
-def _rmsprop(kind: str = "reference") -> Rule:
-    def rule(p: np.ndarray, g: np.ndarray, state: dict, hp: dict, t: int) -> np.ndarray:
-        alpha = hp["alpha"]
-        s = _moment(state, "s", p)
-        if kind == "plus_equals":
-            s[...] = s + alpha * s + (1 - alpha) * g * g
-        elif kind == "alpha_swapped":
-            s[...] = (1 - alpha) * s + alpha * g * g
-        else:
-            s[...] = alpha * s + (1 - alpha) * g * g
-        return p - hp["lr"] * g / (np.sqrt(s) + hp["eps"])
-
-    return rule
-
-
-# mistake id -> the forms it takes; "count" says which step count a form uses
-RULES: dict[str, dict[str, list[tuple[Rule, str]]]] = {
-    "Adam": {
-        "reference": [(_adam(), "own")],
-        "adam_no_bias_correction": [(_adam(bias=False), "own")],
-        "adam_eps_inside_sqrt": [(_adam(eps_inside=True), "own")],
-        "adam_betas_swapped": [(_adam(swap=True), "own")],
-        "adam_step_count_shared": [(_adam(), "per_call"), (_adam(), "per_update")],
-        "adam_abs_instead_of_square": [(_adam(second="abs"), "own"),
-                                       (_adam(second="abs_no_sqrt"), "own")],
-    },
-    "SGDMomentum": {
-        "reference": [(_momentum(), "own")],
-        "momentum_sign_flipped": [(_momentum("uphill"), "own"),
-                                  (_momentum("momentum_negated"), "own")],
-        "momentum_velocity_not_kept": [(_momentum("not_kept"), "own")],
-    },
-    "AdaGrad": {
-        "reference": [(_adagrad(), "own")],
-        "adagrad_no_eps": [(_adagrad(eps=False), "own")],
-    },
-    "RMSprop": {
-        "reference": [(_rmsprop(), "own")],
-        "rmsprop_accumulate_plus_equals": [(_rmsprop("plus_equals"), "own")],
-        "rmsprop_alpha_swapped": [(_rmsprop("alpha_swapped"), "own")],
-    },
-}
+# Task 2: the optimizers
 
 
 def hyper_parameters(
@@ -280,68 +83,6 @@ def hyper_parameters(
         for index in group["params"]:
             per_param[index].update({k: v for k, v in group.items() if k != "params"})
     return per_param
-
-
-def simulate(
-    rule: Rule,
-    count_mode: str,
-    params: Sequence[np.ndarray],
-    grads: Sequence[Sequence[Any]],
-    hypers: Sequence[Mapping[str, Any]],
-) -> list[np.ndarray]:
-    """Apply ``rule`` step by step; returns each parameter's values after every step,
-    shaped ``(steps, *shape)``. Parameters whose gradient is None are skipped."""
-    values = [np.array(p, dtype=np.float64) for p in params]
-    states: list[dict] = [{} for _ in params]
-    own = [0] * len(params)
-    updates = 0
-    trajectory: list[list[np.ndarray]] = [[] for _ in params]
-    for call, step_grads in enumerate(grads, start=1):
-        for j, grad in enumerate(step_grads):
-            if grad is not None:
-                own[j] += 1
-                updates += 1
-                t = {"own": own[j], "per_call": call, "per_update": updates}[count_mode]
-                g = np.asarray(grad, dtype=np.float64).reshape(values[j].shape)
-                values[j] = rule(values[j], g, states[j], dict(hypers[j]), t)
-            trajectory[j].append(values[j].copy())
-    return [np.stack(steps) for steps in trajectory]
-
-
-def optimizer_variants(
-    cls: str,
-    params: Sequence[np.ndarray],
-    grads: Sequence[Sequence[Any]],
-    actual: Sequence[np.ndarray],
-    kwargs: Mapping[str, Any] | None = None,
-    groups: Sequence[Mapping] | None = None,
-) -> dict[str, list[np.ndarray]]:
-    """What each known mistake of ``cls`` produces on these inputs (the form of a mistake
-    nearest to ``actual`` when it has several), as per-parameter trajectories."""
-    hypers = hyper_parameters(cls, len(params), kwargs, groups)
-    found = {}
-    for mistake, forms in RULES[cls].items():
-        if mistake == "reference":
-            continue
-        outputs = [simulate(rule, mode, params, grads, hypers) for rule, mode in forms]
-        flat = [np.concatenate([o.ravel() for o in out]) for out in outputs]
-        target = np.concatenate([np.asarray(a, dtype=np.float64).ravel() for a in actual])
-        best = closest_index(target, flat)
-        found[mistake] = None if best is None else outputs[best]
-    return found
-
-
-def matching_optimizer_mistakes(
-    actual: Sequence[np.ndarray], variants: Mapping[str, Sequence[np.ndarray] | None]
-) -> list[str]:
-    """Mistakes whose trajectories ``actual`` reproduces (NaN where they give NaN)."""
-    found = []
-    for mistake, output in variants.items():
-        if output is None or len(output) != len(actual):
-            continue
-        if all(same_with_nan(a, o, rtol=1e-5, atol=1e-9) for a, o in zip(actual, output, strict=True)):
-            found.append(mistake)
-    return found
 
 
 # torch's own optimizer for each homework class, and the ways torch can run its update: one
