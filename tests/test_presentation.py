@@ -271,3 +271,18 @@ def test_check_header_after_a_failure_and_without_checks() -> None:
     assert "hidden checks" not in full  # nothing is left for hidden checks to decide
     empty = terminal.render_check_report(make_result(checks=[]))
     assert empty.startswith("hw1 · alice: no public check ran.\n")
+
+
+def test_values_rendered_alike_by_a_suite_are_said_to_differ(tmp_path) -> None:
+    """A suite that renders expected and actual one at a time can round their difference
+    away; the report says so instead of showing two equal values without a word."""
+    want, got = np.array([0.25, -1.587821234]), np.array([0.25, -1.587821236])
+    alike = check("optimizer.adam", "failed", expected=describe(want), actual=describe(got))
+    assert alike["expected"] == alike["actual"]
+    distinct = check("optimizer.sgd", "failed", **dict(zip(("expected", "actual"),
+                                                             describe_pair(want, got), strict=True)))
+    result = make_result(checks=[alike, distinct])
+    feedback.render_feedback(result, tmp_path)
+    for name in ("feedback.html", "feedback.md"):
+        assert (tmp_path / name).read_text(encoding="utf-8").count(feedback.LOOK_ALIKE) == 1
+    assert " ".join(terminal.render_check_report(result).split()).count(feedback.LOOK_ALIKE) == 1

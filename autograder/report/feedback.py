@@ -96,6 +96,20 @@ def withheld_note(check: Mapping[str, Any], disclosure: Mapping[str, Any]) -> st
     return note
 
 
+LOOK_ALIKE = ("The expected value and yours look the same at the digits shown, but differ beyond "
+              "them or in entries not shown.")
+
+
+def look_alike(check: Mapping[str, Any]) -> str | None:
+    """A sentence for a check that failed with expected and actual texts alike: a suite that
+    renders them one at a time (``checks.describe`` rather than ``describe_pair``) can round
+    a difference away, and the page must not leave the student staring at two equal values."""
+    expected, actual = (" ".join(clean_text(check.get(k)).split()) for k in ("expected", "actual"))
+    if check.get("status") == CheckStatus.FAILED and expected and expected == actual:
+        return LOOK_ALIKE
+    return None
+
+
 def _check_view(check: Mapping[str, Any], caps: Mapping[str, int], plots: bool,
                 disclosure: Mapping[str, Any]) -> dict:
     series = [s for s in check.get("series") or [] if isinstance(s, Mapping)]
@@ -118,6 +132,7 @@ def _check_view(check: Mapping[str, Any], caps: Mapping[str, int], plots: bool,
         "called": capped_field(check.get("called"), caps["field"]),
         "expected": capped_field(check.get("expected"), caps["field"]),
         "actual": capped_field(check.get("actual"), caps["field"]),
+        "look_alike": look_alike(check),
         "deviation": deviation_line(check.get("deviation")),
         "mistakes": [
             {k: capped_field(m[k], caps["message"]) for k in ("id", "title", "explanation", "fix")}

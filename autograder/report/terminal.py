@@ -33,6 +33,8 @@ def _check_details(c: Mapping[str, Any]) -> list[str]:
             lines.extend(pad + "  " + line for line in value.splitlines())
         elif value:
             lines.extend(_wrap(f"{label + ':':9} {value}", pad))
+    if c["look_alike"]:
+        lines.extend(_wrap(c["look_alike"], pad))
     if c["deviation"]:
         lines.extend(_wrap(c["deviation"], pad))
     for m in c["mistakes"]:
