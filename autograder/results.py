@@ -75,6 +75,7 @@ def build_result(
     """Assemble ``result.json`` for one submission from its check outcomes."""
     tasks = []
     load_shown: dict[str, str] = {}  # notebook -> the task whose output shows its own output
+    graded_from = submission.graded_from(assignment)
     for task in assignment.tasks:
         output = under_test.outputs.get(task.id) if under_test else None
         entry: dict[str, Any] = {
@@ -84,6 +85,7 @@ def build_result(
             "max_score": task.points,
             "manual": task.manual,
             "files": list(task.files),
+            "graded_file": graded_from.get(task.id),
         }
         if output is not None and under_test is not None:
             entry["output"] = task_output(output, under_test.entries.get(task.id), task.id,

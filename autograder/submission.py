@@ -62,6 +62,10 @@ class Submission:
                 return name
         return notebook if notebook in self.files else None
 
+    def graded_from(self, assignment: Assignment) -> dict[str, str | None]:
+        """Each task's id and the file it is graded from (``entry_for``), or None."""
+        return {t.id: self.entry_for(t.files, assignment.notebook) for t in assignment.tasks}
+
     def text(self, name: str) -> str | None:
         data = self.files.get(name)
         return None if data is None else data.decode("utf-8", errors="replace")
@@ -103,6 +107,9 @@ def read_submission(path: Path, assignment: Assignment, name: str | None = None)
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             submission.problems.append(f"{file_name} {reason}")
     _check_notebook(submission, assignment.notebook)
+    both = notebook_and_files(submission, assignment)
+    if both:
+        submission.problems.append(both)
     missing = [
         t.files[0]
         for t in assignment.tasks
@@ -116,6 +123,31 @@ def read_submission(path: Path, assignment: Assignment, name: str | None = None)
     elif missing:
         submission.problems.append(f"missing: {', '.join(missing)}")
     return submission
+
+
+def notebook_and_files(submission: Submission, assignment: Assignment) -> str | None:
+    """When both the notebook and a task's own file were handed in, which one is graded and
+    why (a task's own file comes first), so that it is never decided in silence: the released
+    bundle holds the stubs beside the notebook, and a student who worked in the notebook
+    would otherwise be graded on untouched stubs."""
+    notebook = assignment.notebook
+    if notebook not in submission.files:
+        return None
+    graded = submission.graded_from(assignment)
+    own = sorted({name for name in graded.values() if name is not None and name != notebook})
+    if not own:
+        return None
+    from_notebook = [task for task, name in graded.items() if name == notebook]
+    files = ", ".join(own)
+    verb = "is" if len(own) == 1 else "are"
+    if from_notebook:
+        tasks = ", ".join(from_notebook)
+        what = f"{notebook} is graded only for the tasks without a file of their own ({tasks})"
+    else:
+        what = f"{notebook} is not graded at all"
+    return (f"both {notebook} and {files} were handed in: {files} {verb} graded, since a task's own "
+            f"file comes before the notebook, and {what}. To have the notebook graded, hand it in "
+            f"without those files.")
 
 
 def _check_notebook(submission: Submission, notebook: str) -> None:

@@ -145,6 +145,9 @@ def test_a_broken_cell_fails_the_loading_check_and_is_named(tmp_path: Path) -> N
     hw1 = assignment.load("hw1", COURSE)
     (tmp_path / "broken").mkdir()
     break_rmsprop(tmp_path / "broken")
+    (tmp_path / "with_file").mkdir()
+    break_rmsprop(tmp_path / "with_file")
+    shutil.copy(HW1_SAMPLES / "reference" / "optimizer.py", tmp_path / "with_file")
     results: dict[str, dict[str, Any]] = {}
     grade_batch(hw1, discover([tmp_path], hw1), GradingOptions(suites=("public", "hidden")),
                 lambda r: results.setdefault(r["submission"], r))
@@ -165,3 +168,12 @@ def test_a_broken_cell_fails_the_loading_check_and_is_named(tmp_path: Path) -> N
     printed = [task for task, output in outputs.items() if "0.7639" in output.get("stdout", "")]
     assert printed == ["deep_net"], outputs
     assert outputs["optimizer"]["load_output_with"] == outputs["roots"]["load_output_with"] == "deep_net"
+
+    # Beside a task's own file, the notebook is not graded for that task, and the result says so.
+    with_file = results["with_file"]
+    graded = {t["id"]: (t["graded_file"], t["score"]) for t in with_file["tasks"]}
+    assert graded == {"deep_net": ("hw1.ipynb", 25), "optimizer": ("optimizer.py", 40),
+                      "roots": ("hw1.ipynb", 25), "answers": ("hw1.ipynb", None)}
+    assert any(p.startswith("both hw1.ipynb and optimizer.py were handed in: optimizer.py is graded")
+               for p in with_file["problems"]), with_file["problems"]
+    assert {t["graded_file"] for t in results["broken"]["tasks"]} == {"hw1.ipynb"}

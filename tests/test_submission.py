@@ -91,3 +91,21 @@ def test_a_notebook_path_is_one_submission(tmp_path):
 def test_missing_path_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         discover([tmp_path / "nope"], HW1)
+
+
+def test_a_notebook_beside_task_files_is_never_passed_over_in_silence(tmp_path):
+    hw1 = assignment.load("hw1", COURSE)
+    (tmp_path / "hw1.ipynb").write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    (tmp_path / "optimizer.py").write_text("x = 1\n")
+    submission = read_submission(tmp_path, hw1)
+    assert submission.graded_from(hw1) == {"deep_net": "hw1.ipynb", "optimizer": "optimizer.py",
+                                           "roots": "hw1.ipynb", "answers": "hw1.ipynb"}
+    said = [p for p in submission.problems if p.startswith("both hw1.ipynb and optimizer.py")]
+    assert len(said) == 1, submission.problems
+    assert "optimizer.py is graded" in said[0] and "(deep_net, roots, answers)" in said[0]
+    for name in ("deep_net.py", "roots.py", "answers.md"):
+        (tmp_path / name).write_text("x = 1\n")
+    everything = read_submission(tmp_path, hw1)
+    assert "hw1.ipynb is not graded at all" in " ".join(everything.problems)
+    (tmp_path / "hw1.ipynb").unlink()
+    assert not any("hw1.ipynb" in p for p in read_submission(tmp_path, hw1).problems)
