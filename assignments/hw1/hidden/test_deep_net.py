@@ -175,13 +175,13 @@ def test_output_shape_and_dtype(submission: Any, rng: np.random.Generator) -> No
             )
 
 
-@check(TASK, points=5, depends=["deep_net.parameters_registered"], visibility="hidden", show=("deviation",))
+@check(TASK, points=4, depends=["deep_net.parameters_registered"], visibility="hidden", show=("deviation",))
 def test_matches_reference(submission: Any, reference: Any, rng: np.random.Generator) -> None:
     """With the reference weights loaded, MyModelNN(4, 5, 7, 4) gives the reference output."""
     _compare_with_reference(submission, reference, rng, SIZES, seed=int(rng.integers(1 << 30)))
 
 
-@check(TASK, points=3, depends=["deep_net.parameters_registered"], visibility="hidden", show=("deviation",))
+@check(TASK, points=2, depends=["deep_net.parameters_registered"], visibility="hidden", show=("deviation",))
 def test_matches_reference_other_sizes(
     submission: Any, reference: Any, rng: np.random.Generator
 ) -> None:
@@ -226,7 +226,8 @@ def test_rows_independent(submission: Any, rng: np.random.Generator) -> None:
     )
 
 
-@check(TASK, points=3, depends=["deep_net.parameters_registered"], visibility="hidden", show=("deviation",))
+# It uses the network's own initialisation, so it needs the network built, not its names right.
+@check(TASK, points=2, depends=["deep_net.constructs"], visibility="hidden", show=("deviation",))
 def test_gradients_reach_every_parameter(submission: Any, rng: np.random.Generator) -> None:
     """A backward pass gives every parameter a finite, non-zero gradient."""
     x = _batch(rng, 16, SIZES[0])
