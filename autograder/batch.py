@@ -20,8 +20,9 @@ import pytest
 from .assignment import Assignment
 from .outcomes import CheckOutcome
 from .plugin import GradingPlugin
+from .reference import cache_runs
 from .results import build_result, failure_result, result_skeleton
-from .sandbox import Sandbox
+from .sandbox import Sandbox, SandboxError
 from .sanitise import describe_error
 from .submission import Submission
 from .under_test import SubmissionUnderTest
@@ -63,9 +64,6 @@ def grade_batch(
 
     ``sandbox``: one already started, which the caller keeps (a cluster worker reuses its
     warm sandbox across batches); by default the batch starts its own and stops it."""
-    import torch
-
-    torch.set_num_threads(1)  # reference computations are tiny; threads only add overhead
     files = suite_files(assignment, options.suites)
     if not files:
         raise GradingError(f"no check files found for {assignment.name} ({', '.join(options.suites)})")
@@ -74,9 +72,13 @@ def grade_batch(
         sandbox = Sandbox(assignment.probes, assignment.limits, layer=options.layer, warm=options.warm,
                           isolate_tasks=options.isolate_tasks)
         try:
-            sandbox.start()
+            sandbox.start(wait=False)  # it warms up while the suite is collected
         except Exception as exc:
             raise GradingError(str(exc)) from exc
+    started = _SandboxStarted(sandbox)
+    import torch  # after the launch: the worker imports its own meanwhile
+
+    torch.set_num_threads(1)  # reference computations are tiny; threads only add overhead
 
     due_passed = assignment.due is not None and datetime.now(UTC) >= assignment.due
 
@@ -114,11 +116,14 @@ def grade_batch(
                 "--import-mode=importlib", "-W", "ignore::DeprecationWarning", *map(str, files),
             ]
             forget_suite_modules(files)
-            code = pytest.main(args, plugins=[plugin])
+            with cache_runs(assignment):
+                code = pytest.main(args, plugins=[started, plugin])
     finally:
         forget_suite_modules(files)
         if owned:
             sandbox.shutdown()
+    if started.error:
+        raise GradingError(started.error)
     if plugin.collection_errors:
         raise GradingError("the check suite could not be collected:\n" + "\n".join(plugin.collection_errors))
     if code == pytest.ExitCode.USAGE_ERROR:
@@ -128,6 +133,24 @@ def grade_batch(
             reason = "; ".join(plugin.failures.get(index, [])) or (
                 f"the grading session ended before it (pytest exit code {int(code)})")
             report(sub, failure_result(result_skeleton(assignment, sub.name, sandbox), reason))
+
+
+class _SandboxStarted:
+    """Waits, once the suite is collected and before any check runs, for the worker that
+    ``grade_batch`` launched; if no layer can start one, no check runs."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self.error: str | None = None
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> bool | None:
+        try:
+            self.sandbox.wait_started()
+        except SandboxError as exc:
+            self.error = str(exc)
+            return True  # the loop is done: nothing runs
+        return None
 
 
 def forget_suite_modules(files: list[Path]) -> None:

@@ -26,7 +26,7 @@ from .progress import ProgressLog
 from .report.summary import render_summary
 from .report.terminal import render_check_report
 from .resume import kept_result, submission_fingerprint, suite_fingerprint
-from .sandbox import LAYERS
+from .sandbox import LAYERS, Sandbox, SandboxError
 from .submission import discover
 
 console = Console(stderr=True, soft_wrap=True)  # a log line is never cut in two
@@ -110,9 +110,9 @@ def _refuse_broken_suite(spec: assignments.Assignment,
                          suites: tuple[str, ...] = ("public", "hidden")) -> None:
     """Grade nothing with a suite that fails lint in a way that would misgrade: print its
     problems, one a line, and exit 2. Problems that misgrade nothing are printed as warnings."""
-    from .lint import lint
+    from .lint import lint_cached
 
-    found = lint(spec, suites)
+    found = lint_cached(spec, suites)
     for problem in found:
         if not problem.misgrades:
             click.echo(f"warning: {problem}", err=True)
@@ -206,13 +206,18 @@ def new_command(name: str, course_dir: Path | None) -> None:
 def check_command(directory: Path, assignment_name: str | None, layer: str | None) -> None:
     """Run the public checks on your own work in DIRECTORY (default: here)."""
     spec = _assignment_for([directory], assignment_name)
-    _refuse_broken_suite(spec, ("public",))
-    submissions = discover([directory], spec)[:1]
+    sandbox = Sandbox(spec.probes, spec.limits, layer=layer)
     results: list[dict[str, Any]] = []
     try:
-        grade_batch(spec, submissions, GradingOptions(suites=("public",), layer=layer), results.append)
-    except GradingError as exc:
+        sandbox.start(wait=False)  # the worker warms up while the suite is read
+        _refuse_broken_suite(spec, ("public",))
+        submissions = discover([directory], spec)[:1]
+        grade_batch(spec, submissions, GradingOptions(suites=("public",), layer=layer), results.append,
+                    sandbox=sandbox)
+    except (GradingError, SandboxError) as exc:
         raise click.ClickException(str(exc)) from None
+    finally:
+        sandbox.shutdown()
     for result in results:
         click.echo(render_check_report(result))
 
@@ -496,23 +501,35 @@ def doctor(assignment_name: str | None) -> None:
 @click.option("--adversarial", is_flag=True,
               help="Grade a hostile mix made from SAMPLES/reference instead (inputs as costly "
               "for the grader as its caps allow) and watch the grader's memory.")
+@click.option("--latency", is_flag=True,
+              help="Instead: time one submission (SAMPLES/reference) with `grade` and `check`, "
+              "against `python -c \"import torch\"`, and phase by phase.")
+@click.option("--versus-nbgrader", "versus", type=click.IntRange(min=1), metavar="N",
+              help="Instead: time nbgrader's autograde and the kit's on the same N notebooks.")
+@click.option("--class-size", type=click.IntRange(min=10), metavar="N",
+              help="Instead: grade a class of N made from the samples (mostly correct, some wrong, "
+              "a few broken or hostile) in --jobs processes; time and memory.")
 def benchmark(copies: int, samples: Path, assignment_name: str | None, layer: str | None,
-              warm_only: bool, jobs: int, isolation_cost: bool, adversarial: bool) -> None:
+              warm_only: bool, jobs: int, isolation_cost: bool, adversarial: bool, latency: bool,
+              versus: int | None, class_size: int | None) -> None:
     """Print seconds per submission with fresh processes and with the warm start, and the
-    grading processes' peak memory."""
-    from . import benchmark as bench
+    grading processes' peak memory (or, with an option below, another figure)."""
+    from .benchmark import throughput
 
     spec = _named(assignment_name) if assignment_name else _assignment_for([samples or Path.cwd()], None)
     samples = samples or spec.samples_dir
     _refuse_broken_suite(spec)
-    if adversarial and not (samples / "reference").is_dir():
-        raise click.BadParameter(f"{samples} has no reference/ to build the mix from",
-                                 param_hint="--samples")
+    machine = throughput.machine()
+    if (adversarial or latency or class_size) and not (samples / "reference").is_dir():
+        raise click.BadParameter(f"{samples} has no reference/ to build from", param_hint="--samples")
+    if latency or versus or class_size:
+        _other_benchmarks(spec, samples, machine, latency, versus, class_size, jobs, layer)
+        return
     modes = ("warm",) if warm_only else ("cold", "warm")
     if isolation_cost:
         modes += ("warm-shared",)
-    figures = bench.run(spec, samples, copies, layer, modes, jobs, adversarial)
-    table = Table(title=f"grading speed on {bench.machine()}")
+    figures = throughput.run(spec, samples, copies, layer, modes, jobs, adversarial)
+    table = Table(title=f"grading speed on {machine}")
     table.add_column("mode", justify="right", no_wrap=True, min_width=len("warm-shared"))
     for column in ("jobs", "submissions", "total s", "s per submission", "CPU s per submission",
                    "sandbox"):
@@ -525,7 +542,28 @@ def benchmark(copies: int, samples: Path, assignment_name: str | None, layer: st
     grader = max((f.grader_peak_mib for f in figures if f.grader_peak_mib), default=None)
     if grader is not None:
         Console().print(f"grader peak memory per grading process: {grader:.0f} MiB")
-    Console().print(f"peak resident memory, sandboxed workers included: {bench.peak_memory_mib():.0f} MiB")
+    peak = throughput.peak_memory_mib()
+    Console().print(f"peak resident memory, sandboxed workers included: {peak:.0f} MiB")
+
+
+def _other_benchmarks(spec: assignments.Assignment, samples: Path, machine: str, latency: bool,
+                      versus: int | None, class_size: int | None, jobs: int, layer: str | None) -> None:
+    """The one-submission, versus-nbgrader and whole-class figures asked for, in that order."""
+    from .benchmark import class_batch, versus_nbgrader
+    from .benchmark import latency as one_submission
+
+    if latency:
+        Console().print(one_submission.table(one_submission.measure(spec.name, samples / "reference"),
+                                             machine))
+    if versus:
+        try:
+            figures = versus_nbgrader.measure(spec.name, spec.notebook, versus, jobs)
+        except versus_nbgrader.NbgraderMissing as exc:
+            raise click.ClickException(str(exc)) from None
+        Console().print(versus_nbgrader.table(figures, machine))
+    if class_size:
+        figures = class_batch.measure(spec, samples, class_size, jobs, layer)
+        Console().print(class_batch.table(figures, machine))
 
 
 @main.group("nbgrader")

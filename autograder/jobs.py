@@ -27,20 +27,21 @@ def _grade_chunk(folder: Path, submissions: list[Submission], options: GradingOp
     try:
         def send(result: dict[str, Any]) -> None:
             queue.put(("result", json.dumps(result, allow_nan=False)))
+            queue.put(("resident", str(own_memory_mib("VmRSS"))))
 
         grade_batch(load_from(folder), submissions, options, send)
     except Exception as exc:  # reported to the parent, which raises GradingError
         queue.put(("error", f"{type(exc).__name__}: {exc}"))
-    queue.put(("peak", str(own_peak_mib())))
+    queue.put(("peak", str(own_memory_mib("VmHWM"))))
 
 
-def own_peak_mib() -> float:
-    """This process's peak resident memory in MiB. ``VmHWM`` belongs to the process's own
-    memory map, so a job spawned from a large parent does not inherit the parent's size (Linux
-    carries ``ru_maxrss`` across fork and exec); ``ru_maxrss`` where /proc is missing."""
+def own_memory_mib(field: str) -> float:
+    """This process's resident memory in MiB: now (``VmRSS``) or at its peak (``VmHWM``).
+    Both belong to the process's own memory map, so a job does not report its parent's size
+    (Linux carries ``ru_maxrss`` across fork and exec); ``ru_maxrss`` where /proc is missing."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     except (OSError, ValueError, IndexError):
         pass
@@ -70,6 +71,7 @@ def grade_parallel(
     jobs: int,
     peaks: list[float] | None = None,
     stall_seconds: float | None = None,
+    resident: list[float] | None = None,
 ) -> None:
     """Grade in ``jobs`` processes (one at least), each with its own warm sandbox worker, so
     that nothing that kills or stops a grading process (a crash in a native library, the
@@ -81,9 +83,15 @@ def grade_parallel(
     which gets a grader-failure result; the rest of its share goes to a new job. Results
     cross between the grader's own processes as JSON text (built by trusted code from
     sanitised data; nothing is pickled from a sandbox). Each job that finishes adds its own
-    peak resident memory (MiB) to ``peaks``.
+    peak resident memory (MiB) to ``peaks``, and after each result its resident memory then to
+    ``resident`` (so a benchmark can tell whether a job's memory grows over a batch).
+
+    Jobs are forked, not spawned: a job starts at once with what the grader has imported
+    (the kit, pytest, and torch once lint has read the suite) instead of a second of imports.
+    The grader runs no tensor work of its own before that (design.md: a fork after threaded
+    OpenMP work can deadlock), and a job never touches the grader's console.
     """
-    context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("fork")
     queue = context.Queue()
     pending = {s.name: s for s in submissions}
     running: list[_Job] = []
@@ -110,6 +118,8 @@ def grade_parallel(
             errors.append(payload)
         elif kind == "peak" and peaks is not None:
             peaks.append(float(payload))
+        elif kind == "resident" and resident is not None:
+            resident.append(float(payload))
 
     def fail(name: str, reason: str) -> None:
         take("result", json.dumps(failure_result(result_skeleton(assignment, name), reason)))

@@ -31,6 +31,7 @@ import jinja2
 
 from .assignment import Assignment
 from .batch import suite_files
+from .cache import DiskCache
 from .checks import CheckSpec, import_file
 from .mistakes import REQUIRED_FIELDS
 
@@ -92,6 +93,24 @@ def lint(assignment: Assignment, suites: tuple[str, ...] = ("public", "hidden"))
     if full:
         problems += _statement_problems(assignment)
     return sorted(set(problems), key=lambda p: (str(p.path), p.line, p.message))
+
+
+def lint_cached(assignment: Assignment, suites: tuple[str, ...] = ("public", "hidden")) -> list[Problem]:
+    """``lint``, kept on disk for this exact version of the course's files and the kit (see
+    cache.py): the suite is imported once, not before every command that grades."""
+    cache = DiskCache("lint", assignment)
+    name = repr((str(assignment.folder.resolve()), suites))
+    stored = cache.get(name)
+    if isinstance(stored, list):
+        try:
+            return [Problem(Path(p["path"]), int(p["line"]), str(p["message"]), bool(p["misgrades"]))
+                    for p in stored]
+        except (KeyError, TypeError, ValueError):
+            pass
+    found = lint(assignment, suites)
+    cache.put(name, [{"path": str(p.path), "line": p.line, "message": p.message,
+                      "misgrades": p.misgrades} for p in found])
+    return found
 
 
 # -- collecting the checks ------------------------------------------------------------------

@@ -299,25 +299,52 @@ class Sandbox:
         self.cgroup_note = "not started"
         self.isolation = "not started"  # how tasks are kept from the worker and each other
         self.replacements: list[str] = []  # why the worker was replaced, most recent last
+        self._candidates: list[str] = []  # layers ``start`` has yet to try
+        self._launching: str | None = None  # the layer of a launched worker not yet waited for
 
     @property
     def detail(self) -> str:
         return LAYER_DETAIL.get(self.layer or "", "not started")
 
-    def start(self) -> None:
-        """Start the worker in the requested layer, or the strongest one that works."""
-        candidates = [self.requested_layer] if self.requested_layer else list(LAYERS)
-        for layer in candidates:
+    def start(self, wait: bool = True) -> None:
+        """Start the worker in the requested layer, or the strongest one that works.
+
+        ``wait=False`` only launches it, so that it imports torch and warms up while the
+        grader prepares its checks; the first task (or ``wait_started``) then waits for it,
+        trying the next layer if it does not reply."""
+        self._candidates = [self.requested_layer] if self.requested_layer else list(LAYERS)
+        self._launch_next()
+        if wait:
+            self.wait_started()
+
+    def _launch_next(self) -> None:
+        """Launch the worker in the first remaining layer that can run it."""
+        while self._candidates:
+            layer = self._candidates.pop(0)
             try:
-                self._start_layer(layer)
+                self._launch(layer)
             except SandboxError as exc:
                 self.failures[layer] = str(exc)
                 self._kill_worker()
                 continue
-            self.layer = layer
+            self._launching = layer
             return
         reasons = "; ".join(f"{k}: {v}" for k, v in self.failures.items())
         raise SandboxError(f"no sandbox layer could start the worker ({reasons})")
+
+    def wait_started(self) -> None:
+        """Wait for a worker ``start`` launched to reply; on to the next layer if it does not."""
+        while self._launching is not None:
+            layer = self._launching
+            try:
+                self._handshake()
+            except SandboxError as exc:
+                self.failures[layer] = str(exc)
+                self._launching = None
+                self._launch_next()
+                continue
+            self._launching = None
+            self.layer = layer
 
     def _make_cgroup(self) -> None:
         """One cgroup per sandbox, made once; without one the per-process limits still hold."""
@@ -331,6 +358,10 @@ class Sandbox:
             self.cgroup_note = f"none: {exc}"
 
     def _start_layer(self, layer: str) -> None:
+        self._launch(layer)
+        self._handshake()
+
+    def _launch(self, layer: str) -> None:
         self._make_cgroup()
         command, self._workroot = layer_command(layer, self.probes, self.limits, self.isolate_tasks)
         to_worker_r, to_worker_w = os.pipe()
@@ -356,6 +387,10 @@ class Sandbox:
             os.close(fd)
         self._channel = Channel(from_worker_r, to_worker_w)
         self._stderr = OutputCapture(err_r, 16 * 1024)
+
+    def _handshake(self) -> None:
+        """Read the worker's ready message and its hello; a worker that fails them is killed."""
+        assert self._channel is not None
         try:
             ready, _ = self._channel.receive(timeout=90)
             if ready.get("status") != WorkerStatus.READY:
@@ -393,6 +428,7 @@ class Sandbox:
         return answer
 
     def _ensure_worker(self) -> None:
+        self.wait_started()
         if self._process is None or self._process.poll() is not None:
             self._kill_worker()
             if self.layer is None:

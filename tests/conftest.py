@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +14,10 @@ import pytest
 from autograder.sandbox import LAYERS, Limits, Sandbox, SandboxError
 
 TESTS_DIR = Path(__file__).resolve().parent
+# The kit's disk cache (autograder/cache.py) goes to a folder of this run's own, so that tests
+# neither read a cache an earlier run left nor fill the user's.
+os.environ["AUTOGRADER_CACHE"] = tempfile.mkdtemp(prefix="autograder-test-cache-")
+atexit.register(shutil.rmtree, os.environ["AUTOGRADER_CACHE"], True)
 ECHO_PROBES = TESTS_DIR / "fixtures" / "echo_probes.py"
 FAST_LIMITS = Limits(call_seconds=3, load_seconds=5, address_space_mib=3072, processes=32,
                      file_size_mib=8, cpu_seconds=20, output_kib=16, tmpfs_mib=64)

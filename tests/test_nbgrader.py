@@ -19,6 +19,7 @@ from course import ASSIGNMENTS, COURSE, HW1
 from nbgrader.api import Grade, Gradebook
 
 from autograder.assignment import COURSE_ENV
+from autograder.benchmark.versus_nbgrader import solved
 from autograder.cli import main
 from autograder.release import release_assignment
 
@@ -43,18 +44,6 @@ def released_course(root: Path, name: str) -> Path:
     done = nbgrader("generate_assignment", name, cwd=root)
     assert done.returncode == 0, done.stderr[-3000:]
     return root
-
-
-def solved(root: Path, name: str, notebook: str) -> nbformat.NotebookNode:
-    """The released notebook with every answer cell given the reference's code (the source
-    notebook's cell without its solution markers), as a student who got it all right."""
-    source = {c.id: c for c in nbformat.read(root / "source" / name / notebook, as_version=4).cells}
-    released = nbformat.read(root / "release" / name / notebook, as_version=4)
-    for cell in released.cells:
-        if cell.metadata.get("nbgrader", {}).get("solution"):
-            cell.source = "\n".join(line for line in source[cell.id].source.split("\n")
-                                    if "BEGIN SOLUTION" not in line and "END SOLUTION" not in line)
-    return released
 
 
 def hand_in(root: Path, student: str, name: str, notebook: str, content: nbformat.NotebookNode | str) -> None:

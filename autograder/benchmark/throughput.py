@@ -15,12 +15,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from .assignment import Assignment
-from .batch import GradingOptions
-from .jobs import grade_parallel
-from .runtime.loader import MAX_JSON_ITEMS
-from .static import MAX_PARSE_CHARS
-from .submission import MAX_NOTEBOOK_BYTES, MAX_SOURCE_BYTES, Submission, discover
+from ..assignment import Assignment
+from ..batch import GradingOptions
+from ..jobs import grade_parallel
+from ..runtime.loader import MAX_JSON_ITEMS
+from ..static import MAX_PARSE_CHARS
+from ..submission import MAX_NOTEBOOK_BYTES, MAX_SOURCE_BYTES, Submission, discover
 
 
 @dataclasses.dataclass
