@@ -116,7 +116,7 @@ def test_the_gradebook_holds_each_results_scores(hw1_course: Path) -> None:
                     assert grade.needs_manual_grade and grade.manual_score is None
                 else:
                     assert grade.auto_score == task["score"] and not grade.needs_manual_grade
-    assert [kit_result(hw1_course, s)["score"] for s in ("alice", "bob", "carol")] == [90, 77, 0]
+    assert [kit_result(hw1_course, s)["score"] for s in ("alice", "bob", "carol")] == [90, 83.5, 0]
     bob = kit_result(hw1_course, "bob")
     assert {m["id"] for c in bob["checks"] for m in c["mistakes"]} == {"adam_no_bias_correction"}
     carol = kit_result(hw1_course, "carol")
@@ -149,7 +149,7 @@ def test_manual_score_export_and_feedback(hw1_course: Path) -> None:
     assert exported.returncode == 0, exported.stderr[-2000:]
     with (hw1_course / "grades.csv").open() as handle:
         totals = {row["student_id"]: float(row["raw_score"]) for row in csv.DictReader(handle)}
-    assert totals == {"alice": 98.0, "bob": 77.0, "carol": 0.0}
+    assert totals == {"alice": 98.0, "bob": 83.5, "carol": 0.0}
     autograder("nbgrader", "feedback", "hw1", str(hw1_course))
     folder = hw1_course / "feedback" / "alice" / "hw1"
     page = (folder / "hw1.html").read_text()
