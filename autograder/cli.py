@@ -23,6 +23,7 @@ from . import output
 from .batch import GradingError, GradingOptions, grade_batch
 from .jobs import grade_parallel
 from .progress import ProgressLog
+from .report.rendering import prepare as prepare_reports
 from .report.summary import render_summary
 from .report.terminal import render_check_report
 from .resume import kept_result, submission_fingerprint, suite_fingerprint
@@ -357,7 +358,7 @@ def _grade(paths: tuple[Path, ...], identities: dict[Path, dict[str, Any]], out:
                     log.advance()
 
             if scheduler is None:
-                grade_parallel(spec, submissions, options, on_result, jobs)
+                grade_parallel(spec, submissions, options, on_result, jobs, while_starting=prepare_reports)
             else:
                 _cluster_grader()(spec, submissions, options, on_result, scheduler)
     except GradingError as exc:

@@ -72,6 +72,7 @@ def grade_parallel(
     peaks: list[float] | None = None,
     stall_seconds: float | None = None,
     resident: list[float] | None = None,
+    while_starting: Callable[[], None] | None = None,
 ) -> None:
     """Grade in ``jobs`` processes (one at least), each with its own warm sandbox worker, so
     that nothing that kills or stops a grading process (a crash in a native library, the
@@ -85,6 +86,8 @@ def grade_parallel(
     sanitised data; nothing is pickled from a sandbox). Each job that finishes adds its own
     peak resident memory (MiB) to ``peaks``, and after each result its resident memory then to
     ``resident`` (so a benchmark can tell whether a job's memory grows over a batch).
+    ``while_starting`` runs here once the jobs are started, before the first result: time to
+    prepare what handling results needs while the jobs and their workers start.
 
     Jobs are forked, not spawned: a job starts at once with what the grader has imported
     (the kit, pytest, and torch once lint has read the suite) instead of a second of imports.
@@ -127,6 +130,8 @@ def grade_parallel(
     jobs = max(1, min(jobs, len(submissions)))
     for number in range(jobs if submissions else 0):
         start(submissions[number::jobs])
+    if while_starting is not None and submissions:
+        while_starting()
     while running:
         try:
             take(*queue.get(timeout=0.5))

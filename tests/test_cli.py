@@ -109,7 +109,7 @@ def test_a_bad_command_line_gets_one_clear_line(tmp_path, args):
 def test_the_summary_is_written_when_the_batch_fails(tmp_path, monkeypatch):
     from autograder import cli
 
-    def broken(assignment, submissions, options, on_result, jobs):
+    def broken(assignment, submissions, options, on_result, jobs, **_):
         on_result(failure_result(result_skeleton(assignment, submissions[0].name), "no reason"))
         raise cli.GradingError("the sandbox could not start")
 

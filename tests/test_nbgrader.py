@@ -198,3 +198,11 @@ def test_a_linked_notebook_is_neither_read_nor_copied(tmp_path: Path) -> None:
     assert (feedback / "hw1.html").is_file() and not (feedback / "submission_secret.txt").exists()
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gradebook:
         assert gradebook.find_grade("deep_net", "hw1", "hw1", "dave").auto_score == 0
+
+
+def test_the_benchmark_runs_nbgrader_and_the_kit_side_by_side() -> None:
+    """Both graders on the same handed-in notebooks (a figure, not a timed test)."""
+    result = CliRunner().invoke(main, ["benchmark", "--assignment", "hw1", "--versus-nbgrader", "2"],
+                                env={COURSE_ENV: str(COURSE)}, terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "nbgrader autograde" in result.output and "as fast" in result.output

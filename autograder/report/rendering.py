@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import io
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,17 @@ def environment() -> Environment:
 def render(name: str, **context: Any) -> str:
     """The template ``name`` rendered with ``context``."""
     return environment().get_template(name).render(**context)
+
+
+def prepare() -> None:
+    """Compile every report template and import matplotlib now, so that the first report
+    written costs no more than the next (called while grading processes start)."""
+    env = environment()
+    for name in env.list_templates(filter_func=lambda n: n.endswith(".j2")):
+        env.get_template(name)
+    from matplotlib.figure import Figure
+
+    Figure().savefig(io.BytesIO(), format="png")  # loads the Agg backend and its fonts
 
 
 def write_text(path: Path, text: str) -> None:
