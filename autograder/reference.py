@@ -9,8 +9,10 @@ only to guard against student code (traps, turning torch's optimizers off) stays
 from __future__ import annotations
 
 import base64
+import builtins
 import contextlib
 import copy
+import dataclasses
 import hashlib
 import sys
 import time
@@ -55,9 +57,10 @@ def run_probe(probes: ModuleType, probe: str, namespace: Mapping[str, Any], **ar
     """Run one probe on ``namespace`` in this (trusted) process, as the sandbox would.
 
     Every submission gets the same inputs, so each distinct run is computed once per grading
-    process and handed out as a copy a check may change. While an assignment is graded
-    (``cache_runs``), a run whose names and inputs can be described exactly is also kept on
-    disk, so that the next process grading it does not compute it again.
+    process and handed out as a copy a check may change; a run that raises one of Python's
+    own exceptions about its inputs raises it again each time. While an assignment is graded (``cache_runs``),
+    a run whose names and inputs can be described exactly is also kept on disk, so that the
+    next process grading it does not compute it again.
     """
     key = repr((id(probes), probe, sorted((k, id(v)) for k, v in namespace.items()), _fingerprint(args)))
     if key not in _RUNS:
@@ -68,12 +71,34 @@ def run_probe(probes: ModuleType, probe: str, namespace: Mapping[str, Any], **ar
             _RUNS[key] = decode_value(cached)
             SECONDS["read"] += time.perf_counter() - started
         else:
-            _RUNS[key] = probes.PROBES[probe](dict(namespace), **args)
+            try:
+                _RUNS[key] = probes.PROBES[probe](dict(namespace), **args)
+            except (ArithmeticError, LookupError, RuntimeError, TypeError, ValueError) as exc:
+                if type(exc).__module__ != "builtins" or isinstance(exc, RecursionError):
+                    raise  # only what the inputs decide, not the machine's state
+                _RUNS[key] = Raised(type(exc).__name__, str(exc))
             if _DISK is not None and stored is not None:
                 with contextlib.suppress(Uncacheable):
                     _DISK.put(stored, encode_value(_RUNS[key]))
             SECONDS["computed"] += time.perf_counter() - started
+    if isinstance(_RUNS[key], Raised):
+        raise _RUNS[key].exception()
     return copy.deepcopy(_RUNS[key])
+
+
+@dataclasses.dataclass(frozen=True)
+class Raised:
+    """A reference run that raised one of Python's own exceptions (a probe the reference, or
+    torch, cannot run with those inputs), kept so that it raises the same again."""
+
+    name: str
+    message: str
+
+    def exception(self) -> Exception:
+        kind = getattr(builtins, self.name, None)
+        if not (isinstance(kind, type) and issubclass(kind, Exception)):
+            kind = RuntimeError
+        return kind(self.message)
 
 
 @contextlib.contextmanager
@@ -126,6 +151,8 @@ def encode_value(value: Any) -> Any:
     with their dtype and shape, tuples as tuples); anything else raises ``Uncacheable``."""
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
+    if isinstance(value, Raised):
+        return {"raised": value.name, "message": value.message}
     if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
         return {"ndarray": value.dtype.str, "shape": list(value.shape),
                 "data": base64.b64encode(np.ascontiguousarray(value).tobytes()).decode()}
@@ -152,6 +179,8 @@ def decode_value(data: Any) -> Any:
         return np.frombuffer(base64.b64decode(data["data"]), dtype=np.dtype(data["scalar"]))[0]
     if "tuple" in data:
         return tuple(decode_value(item) for item in data["tuple"])
+    if "raised" in data:
+        return Raised(str(data["raised"]), str(data["message"]))
     return {k: decode_value(v) for k, v in data["dict"].items()}
 
 

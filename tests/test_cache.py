@@ -167,3 +167,17 @@ def test_grades_and_feedback_are_the_same_from_the_cache(tmp_path, monkeypatch):
     read = grade(str(tmp_path / "cache"))
     assert reference.SECONDS["read"] > seconds["read"]  # the last run did read the cache
     assert computed == filled == read
+
+
+def test_a_run_that_raises_raises_the_same_from_the_cache(course):
+    probes = counting_probes(course)
+
+    with pytest.raises(TypeError, match="can't multiply"):
+        run(course, probes, {"scale": refuse}, factor=2.0, values=[1.0])
+    with pytest.raises(TypeError, match="can't multiply"):
+        run(course, probes, {"scale": refuse}, factor=2.0, values=[1.0])
+    assert probes.CALLS == [2.0]
+
+
+def refuse(values: np.ndarray, factor: float) -> np.ndarray:
+    raise TypeError("can't multiply these")

@@ -100,6 +100,10 @@ def torch_twin_class(cls: str, implementation: Mapping[str, bool] | None = None)
         def __init__(self, params: Any, **kwargs: Any) -> None:
             super().__init__(params, **{**DEFAULTS[cls], **kwargs, **chosen})
 
+    # A module-level name that finds it again, so the grader may keep its runs on disk
+    # (autograder.reference keeps only runs whose every name it can find again).
+    Twin.__name__ = Twin.__qualname__ = "_".join(["TorchTwin", cls, *(f"{k}_{v}" for k, v in chosen.items())])
+    globals()[Twin.__qualname__] = Twin
     return Twin
 
 
