@@ -12,7 +12,11 @@ simulated here in numpy (float64, as the probes run the student's code):
   velocity not kept, ``+=``; AdaGrad and RMSprop's eps, |g|, a missing √, RMSprop's ``+=`` and
   swapped alpha;
 - the network: the activation between the layers (sigmoid, ReLU, tanh, none), one of them left
-  out, an activation on the output, a layer skipped, the layers in another order.
+  out, an activation on the output, a layer skipped, the layers in another order;
+- gradient_descent's path: a step uphill, the step size fixed at a constant inferred from the
+  path instead of the lr argument. (find_roots's own mistakes, descending on f, one root,
+  unsorted, the closed form, are recognised by the roots checks themselves: they are about
+  what it calls and returns, not a rule to simulate.)
 
 A part is named only when ``diagnose`` finds its combination reproduces the student's numbers on
 every input of the check (see ``autograder/diagnosis.py`` for what that can and cannot tell).
@@ -417,6 +421,73 @@ def network_case(state: Mapping[str, np.ndarray], x: np.ndarray, got: np.ndarray
 def diagnose_network(cases: Sequence[Case]) -> Explanation | None:
     """The known wiring deviations that reproduce every forward pass, or None."""
     return diagnose(NETWORK_SPACE, cases)
+
+
+# --------------------------------------------------------------------------------------------
+# Roots: gradient_descent's path
+
+
+@dataclass(frozen=True)
+class Descent:
+    """A call of gradient_descent as evidence: the grad polynomial, the start and the lr."""
+
+    coefficients: tuple[float, ...]
+    x0: float
+    lr: float
+
+
+def _simulate_descent(descent: Descent, choice: Mapping[str, str],
+                      constants: Constants) -> Iterator[np.ndarray]:
+    """x0, then x ← x ∓ lr'·grad(x), grad by Horner's rule as the probe evaluates it."""
+    lr = (np.asarray(constants["lr"], dtype=np.float64) if choice["lr"] == "constant"
+          else np.array([descent.lr]))
+    sign = -1.0 if choice["direction"] == "ascent" else 1.0
+    x = np.full(lr.shape, float(descent.x0))
+    yield x[:, None]
+    with np.errstate(over="ignore", invalid="ignore"):
+        while True:
+            total = np.full(x.shape, descent.coefficients[0])
+            for coefficient in descent.coefficients[1:]:
+                total = total * x + coefficient
+            x = x - sign * lr * total
+            yield x[:, None]
+
+
+DESCENT_SPACE = Space((
+    Dimension("direction", (Option("descent"), Option(
+        "ascent", "each step goes uphill, x ← x + lr·grad(x)", "gd_ascends"))),
+    Dimension("lr", (Option("argument"), Option(
+        "constant", "the step size is fixed at {value} instead of the lr argument", "gd_lr_fixed",
+        infer=(-8.0, 1.0)))),
+), _simulate_descent, max_parts=2)
+DESCENT_POINTS = 60  # the first points of a path are evidence enough
+
+
+def descent_case(coefficients: Sequence[float], x0: float, lr: float, got: Mapping[str, Any]) -> Case:
+    """The points grad was called at (a repeated call at the same x counted once), against the
+    rule's path from x0, over the first points of both."""
+    visited = np.asarray(got.get("visited"), dtype=np.float64).ravel()
+    points = [float(v) for i, v in enumerate(visited) if i == 0 or v != visited[i - 1]]
+    path, _ = V.rule_path(coefficients, x0, lr, DESCENT_POINTS)
+    count = min(len(points), len(path), DESCENT_POINTS)
+    return Case(Descent(tuple(float(c) for c in coefficients), float(x0), float(lr)),
+                np.array(points[:count])[:, None], np.array(path[:count])[:, None],
+                np.array([float(x0)]))
+
+
+def diagnose_descent(cases: Sequence[Case]) -> Explanation | None:
+    """The known deviations of gradient_descent's rule that reproduce every path, or None."""
+    return diagnose(DESCENT_SPACE, cases)
+
+
+def ran_away(got: Mapping[str, Any]) -> bool:
+    """Whether a descent really diverged: some point it visited, or what it returned, is
+    infinite, NaN or beyond 1e100."""
+    visited = np.asarray(got.get("visited", []), dtype=np.float64).ravel()
+    result = got.get("result")
+    value = result.get("value") if isinstance(result, dict) else None
+    numbers = [*visited.tolist(), *([float(value)] if isinstance(value, int | float) else [])]
+    return any(not np.isfinite(v) or abs(v) > 1e100 for v in numbers)
 
 
 def explained(diagnosis: Explanation | None) -> str:

@@ -34,6 +34,7 @@ from autograder.checks import CheckFailed, check, describe, expect, expect_close
 from autograder.runtime.status import ProbeStatus
 
 V = suite_module(__file__, "variants.py")
+S = suite_module(__file__, "deviations.py")
 TASK = "roots"
 LOADS = ["roots.loads"]
 # find_roots is built on gradient_descent: its results count only when gradient_descent really
@@ -138,14 +139,16 @@ def _descend(submission: Any, reference: Any, coefficients: list[float], x0: flo
               _loss_curve_series(coefficients, {"your gradient_descent": got.get("visited"),
                                                 "reference": want.get("visited")})]
     if off is not None:
+        diagnosis = S.diagnose_descent([S.descent_case(coefficients, x0, lr, got)])
         raise CheckFailed(
-            f"{what} did not follow x ← x − lr·grad(x): {off}",
+            f"{what} did not follow x ← x − lr·grad(x): {off}{S.explained(diagnosis)}",
             called=what,
             expected="grad called at x0, then at each x the rule gives from the one before",
             actual=off,
             hint="Evaluate grad only at the points the descent visits: start at x0, repeat "
             "x ← x − lr·grad(x) and return x once |lr·grad(x)| < tol.",
             series=series,
+            mistakes=diagnosis.mistakes if diagnosis else [],
         )
     raise CheckFailed(
         f"{what} returned {_shown(got.get('result'))}, expected {root:.10g} within {tolerance:g}",
@@ -186,7 +189,11 @@ def test_gd_simple_parabola(submission: Any, reference: Any, rng: np.random.Gene
 
 
 def _expect_raises(submission: Any, what: str, error: str, args: dict[str, Any],
-                   not_raised_mistakes: Sequence[str] = (), hint: str | None = None) -> None:
+                   not_raised_mistakes: Sequence[str] = (), hint: str | None = None,
+                   only_if_ran_away: bool = False) -> None:
+    """Fail unless the call raises ``error``; a return names ``not_raised_mistakes`` (with
+    ``only_if_ran_away``, only when x really ran off: a rule that never diverged, one that
+    ignores lr say, did not fail to detect a divergence)."""
     result = submission.call(TASK, "gradient_descent", **args)
     if result.status == ProbeStatus.RAISED and result.error_type == error:
         return
@@ -209,7 +216,7 @@ def _expect_raises(submission: Any, what: str, error: str, args: dict[str, Any],
         expected=f"{error} raised",
         actual=f"returned {_shown(returned)}",
         hint=hint,
-        mistakes=not_raised_mistakes,
+        mistakes=not_raised_mistakes if not only_if_ran_away or S.ran_away(result.value) else [],
     )
 
 
@@ -235,7 +242,7 @@ def test_gd_divergence_raises(submission: Any) -> None:
         what = (f"gradient_descent(grad, {x0:g}, {lr:g}) with grad(x) = "
                 f"{_polynomial(coefficients)} (each step overshoots further)")
         args = {"coefficients": coefficients, "x0": x0, "lr": lr}
-        _expect_raises(submission, what, "RuntimeError", args,
+        _expect_raises(submission, what, "RuntimeError", args, only_if_ran_away=True,
                        not_raised_mistakes=["divergence_not_detected"],
                        hint="After each step, if not math.isfinite(x): raise RuntimeError(...).")
 
