@@ -21,7 +21,7 @@ import click
 
 from ..assignment import Assignment
 from .run import COURSE_FOLDER
-from .scripts import SETUP_SH, run_autograder
+from .scripts import run_autograder, setup_sh
 
 GRADESCOPE_TIMEOUT_SECONDS = 600.0  # Gradescope's default; the assignment's settings may raise it
 STARTUP_SECONDS = 60.0  # importing torch, starting the sandbox, linting the suite, on half a vCPU
@@ -111,7 +111,7 @@ def export_gradescope(assignment: Assignment, out_dir: Path, wheel: Path | None 
         partial = out_dir / f".{target.name}.partial"
         try:
             with zipfile.ZipFile(partial, "w") as archive:
-                _add_file(archive, "setup.sh", SETUP_SH, 0o755)
+                _add_file(archive, "setup.sh", setup_sh(assignment.name), 0o755)
                 _add_file(archive, "run_autograder", run_autograder(assignment.name), 0o755)
                 _add_file(archive, f"wheels/{wheel.name}", wheel.read_bytes(), 0o644)
                 _add_tree(archive, assignment.folder, f"{COURSE_FOLDER}/assignments/{assignment.name}")

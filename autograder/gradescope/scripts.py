@@ -4,8 +4,9 @@
 whose own Python is 3.10: the kit needs 3.11). It makes a virtual environment outside
 ``/autograder`` (the sandbox mounts the environment read-only and must never see
 ``/autograder/source``), installs CPU torch first so nothing pulls a CUDA build, then the
-engine wheel shipped in the zip. ``run_autograder`` runs per submission and leaves a
-``results.json`` even when Python cannot start.
+engine wheel shipped in the zip, and grades the reference once to fill the kit's cache.
+``run_autograder`` runs per submission and leaves a ``results.json`` even when Python cannot
+start.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import shlex
 VENV = "/opt/autograder-venv"
 TORCH = "torch==2.13.0"
 TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
+CACHE = "/opt/autograder-cache"  # filled once by setup.sh, read by every run
 
 SETUP_SH = f"""#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder's image.
@@ -36,12 +38,20 @@ fi
 {VENV}/bin/pip install {TORCH} --index-url {TORCH_INDEX}
 {VENV}/bin/pip install /autograder/source/wheels/*.whl
 {VENV}/bin/python -c 'import autograder.gradescope.run, torch; print("torch", torch.__version__)'
+# Grade the reference once, so the kit's cache holds the reference's runs and the suite's lint
+# for every submission to read (see autograder/cache.py); without it each computes them.
+mkdir -p {CACHE}
+AUTOGRADER_CACHE={CACHE} AUTOGRADER_COURSE=/autograder/source/course {VENV}/bin/autograder grade \
+  /autograder/source/course/solutions/{{name}} --assignment {{name}} --out /tmp/autograder-warm-up \
+  --jobs 1 >/dev/null || echo "warming the cache failed: each submission computes the reference"
+rm -rf /tmp/autograder-warm-up
 """
 
 RUN_AUTOGRADER = f"""#!/usr/bin/env bash
 # Gradescope runs this for every submission, as root, in /autograder.
 set -u
 export PATH="{VENV}/bin:$PATH"
+export AUTOGRADER_CACHE="{CACHE}"
 root="${{AUTOGRADER_GRADESCOPE_ROOT:-/autograder}}"
 mkdir -p "$root/results"
 rm -f "$root/results/results.json"
@@ -56,3 +66,8 @@ fi
 def run_autograder(name: str) -> str:
     """``run_autograder`` for the assignment ``name``."""
     return RUN_AUTOGRADER.replace("{name}", shlex.quote(name))
+
+
+def setup_sh(name: str) -> str:
+    """``setup.sh`` for the assignment ``name``."""
+    return SETUP_SH.replace("{name}", shlex.quote(name))
