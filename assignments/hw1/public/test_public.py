@@ -42,8 +42,17 @@ def test_public_forward_shape(submission: Any) -> None:
         called=what,
         expected=(200, 4),
         actual=tuple(out.get("shape") or ()),
-        hint="Apply all four layers: fc4 maps layer3 values to layer_out, one row per example.",
+        hint=_shape_hint(out.get("type"), out.get("shape"), layer3=7),
     )
+
+
+def _shape_hint(kind: Any, shape: Any, layer3: int) -> str:
+    """What a wrong output says about forward: fc4 left out, or not a tensor, or rows mixed."""
+    if kind != "Tensor":
+        return "forward must return the torch.Tensor that fc4 computes (no .numpy(), .tolist())."
+    if isinstance(shape, list) and len(shape) == 2 and shape[1] == layer3:
+        return "The output has layer3 columns: apply fc4 last, which maps them to layer_out."
+    return "Each row of x is one example: the output has one row of layer_out values per row."
 
 
 PUBLIC_SIZES = (3, 4, 5, 2)
@@ -100,7 +109,7 @@ def test_public_forward_values(submission: Any) -> None:
             called=what,
             expected=f"shape {expected.shape}",
             actual=f"shape {got.shape}",
-            hint="Apply all four layers: fc4 maps layer3 values to layer_out, one row per example.",
+            hint=_shape_hint("Tensor", list(got.shape), layer3=PUBLIC_SIZES[2]),
         )
     expect_close(got, expected, what=f"the output of {what}", called=what, rtol=1e-6, atol=1e-6,
                  hint="fc1 → sigmoid → fc2 → sigmoid → fc3 → sigmoid → fc4, each layer once, "
