@@ -162,6 +162,8 @@ def _ratios(actual: np.ndarray, simulated: np.ndarray, origin: np.ndarray | floa
     equal, any other non-finite difference as infinite."""
     with np.errstate(invalid="ignore", over="ignore"):
         gap = np.abs(simulated - actual)
+        if np.isfinite(gap).all():
+            return gap / (np.abs(simulated - origin) + noise / tolerance)
         both_nan = np.isnan(simulated) & np.isnan(actual)
         same_inf = np.isinf(simulated) & (simulated == actual)
         gap = np.where(both_nan | same_inf, 0.0, gap)
@@ -267,15 +269,16 @@ def _infer(space: Space, cases: Sequence[Case], choice: Mapping[str, str], dimen
         if not scores[best] < previous / 3:
             return None  # refining no longer helps: no value of the constant fits
         previous = float(scores[best])
-        candidates = np.array(_rounded(float(grid[best])))
-        checked = _fits(space, cases, choice, {dimension: candidates}, stop_above=math.inf)
-        fitting = np.flatnonzero(checked <= space.tolerance)
-        if fitting.size:  # the roundest value that fits
-            value, score = float(candidates[fitting[0]]), float(checked[fitting[0]])
-            break
+        rounded = _rounded(float(grid[best]))
         low, high = grid[max(best - 1, 0)], grid[min(best + 1, grid.size - 1)]
         grid = np.logspace(np.log10(low), np.log10(high), 24)
-        scores = _fits(space, cases, choice, {dimension: grid}, stop_above=math.inf)
+        tried = _fits(space, cases, choice, {dimension: np.concatenate([rounded, grid])},
+                      stop_above=math.inf)
+        fitting = np.flatnonzero(tried[:len(rounded)] <= space.tolerance)
+        if fitting.size:  # the roundest value that fits
+            value, score = rounded[fitting[0]], float(tried[fitting[0]])
+            break
+        scores = tried[len(rounded):]
     if not score <= space.tolerance:
         return None
     spread = value * np.logspace(-1, 1, 21)
