@@ -9,7 +9,8 @@ simulated here in numpy (float64, as the probes run the student's code):
   argument, none, or a constant inferred from the run); Adam's bias correction on m, v, both or
   neither, its step count (per parameter, per step() call, per update), betas swapped, |g| for
   g², moments accumulated with ``+=``; momentum's sign, dampening (v ← m·v + (1−m)·g), Nesterov,
-  velocity not kept, ``+=``; AdaGrad and RMSprop's eps, |g|, a missing √, RMSprop's ``+=`` and
+  velocity not kept, ``+=``, momentum fixed at a constant; AdaGrad and RMSprop's eps, |g|, a
+  missing √, AdaGrad's sum starting at a constant (Keras starts it at 0.1), RMSprop's ``+=`` and
   swapped alpha;
 - the network: the activation between the layers (sigmoid, ReLU, tanh, none), one of them left
   out, an activation on the output, a layer skipped, the layers in another order;
@@ -142,11 +143,13 @@ def _simulate_adam(run: Run, choice: Mapping[str, str], constants: Constants) ->
 
 
 def _simulate_momentum(run: Run, choice: Mapping[str, str], constants: Constants) -> Iterator[np.ndarray]:
-    lr, momentum = run.hyper["lr"], run.hyper["momentum"]
+    lr, momentum = run.hyper["lr"], run.hyper["momentum"][None, :]
+    if choice["momentum_value"] == "constant":
+        momentum = np.asarray(constants["momentum_value"], dtype=np.float64)[:, None]
     if choice["sign"] == "momentum_negated":
         momentum = -momentum
     flip = -1.0 if choice["sign"] == "uphill" else 1.0
-    p = run.start[None, :].copy()
+    p = np.broadcast_to(run.start, (momentum.shape[0], run.start.size)).copy()
     u = np.zeros_like(p)
     form = choice["form"]
     for step in range(run.grads.shape[0]):
@@ -172,8 +175,11 @@ def _simulate_adaptive(run: Run, choice: Mapping[str, str], constants: Mapping[s
     """AdaGrad (a sum of squares) or RMSprop (``average``: a running average of them)."""
     eps = _eps(run, choice, constants)
     lr = run.hyper["lr"]
-    p = np.broadcast_to(run.start, (eps.shape[0], run.start.size)).copy()
+    count = max(eps.shape[0], len(constants.get("initial", [0.0])))
+    p = np.broadcast_to(run.start, (count, run.start.size)).copy()
     s = np.zeros_like(p)
+    if choice.get("initial") == "constant":
+        s = s + np.asarray(constants["initial"], dtype=np.float64)[:, None]
     alpha = run.hyper.get("alpha")
     for step in range(run.grads.shape[0]):
         g = run.grads[step]
@@ -270,12 +276,18 @@ OPTIMIZER_SPACES: dict[str, Space] = {
             Option("plus_equals", "the velocity is accumulated with +=, u ← u + m·u − lr·g",
                    "momentum_plus_equals"),
         )),
+        Dimension("momentum_value", (Option("argument"), Option(
+            "constant", "momentum is fixed at {value} instead of the momentum argument",
+            "momentum_fixed", infer=(-3.0, -0.0005)))),
     ), _optimizer_simulator("SGDMomentum")),
     "AdaGrad": Space((
         Dimension("eps_place", (Option("outside"), _EPS_PLACE)),
         _eps_value("adagrad_no_eps"),
         Dimension("second", (Option("square"), _ABS)),
         _ROOT,
+        Dimension("initial", (Option("zero"), Option(
+            "constant", "the sum G starts at {value} instead of 0", "adagrad_initial_accumulator",
+            infer=(-4.0, 1.0)))),
     ), _optimizer_simulator("AdaGrad")),
     "RMSprop": Space((
         Dimension("eps_place", (Option("outside"), _EPS_PLACE)),
