@@ -506,7 +506,7 @@ def explained(diagnosis: Explanation | None) -> str:
     """A sentence for a failure message: what reproduces the student's values."""
     if diagnosis is None:
         return ""
-    return (f". Your values are reproduced, on every input of this check, by the reference with "
+    return (f". Your values are reproduced, on every input this check ran, by the reference with "
             f"these changes: {diagnosis.sentence}")
 
 
