@@ -23,7 +23,7 @@ def test_the_samples_are_sorted_by_their_expected_outcome():
 
 def test_a_class_is_the_mix_it_says(tmp_path: Path):
     counts = class_batch.write_class(HW1_SAMPLES, 200, tmp_path)
-    assert counts == {"wrong": 30, "broken": 6, "hostile": 2, "correct": 162}
+    assert counts == {"wrong": 30, "broken": 6, "hostile": 1, "correct": 163}
     folders = sorted(tmp_path.iterdir())
     assert len(folders) == 200 and not list(tmp_path.rglob("expected.toml"))
     hostile = [f for f in folders if f.name.startswith("hostile")]

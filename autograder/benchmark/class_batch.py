@@ -36,7 +36,7 @@ HOSTILE = {
     "forks": "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n",
 }
 # Shares of the class, in this order; what is left over is correct.
-SHARES = {"wrong": 0.15, "broken": 0.03, "hostile": 0.01}
+SHARES = {"wrong": 0.15, "broken": 0.03, "hostile": 0.005}
 
 
 @dataclasses.dataclass
