@@ -18,7 +18,7 @@ from autograder.checks import (
     as_float_array,
     check,
     close,
-    describe,
+    describe_pair,
     expect,
     largest_deviation,
     suite_module,
@@ -89,11 +89,12 @@ def _compare_with_reference(
             actual=f"shape {got.shape}",
             mistakes=mistakes,
         )
+    shown = describe_pair(want, got)  # digits enough to differ
     raise CheckFailed(
         f"{what} differs from the reference network's output{S.explained(diagnosis)}",
         called=what,
-        expected=describe(want),
-        actual=describe(got),
+        expected=shown[0],
+        actual=shown[1],
         deviation=largest_deviation(got, want),
         hint="fc1 → sigmoid → fc2 → sigmoid → fc3 → sigmoid → fc4, and no activation after fc4.",
         mistakes=mistakes,
@@ -278,11 +279,12 @@ def test_forward_keeps_parameters(submission: Any, rng: np.random.Generator) -> 
         new = as_float_array(after[name], what=name)
         if not (old.shape == new.shape and np.array_equal(old, new)):
             deviation = largest_deviation(new, old) if old.shape == new.shape else None
+            shown = describe_pair(old, new)  # digits enough to differ
             raise CheckFailed(
                 f"{what} changed {name}",
                 called=what,
-                expected=describe(old),
-                actual=describe(new),
+                expected=shown[0],
+                actual=shown[1],
                 deviation=deviation if isinstance(deviation, Deviation) else None,
                 hint="forward only computes; create and initialise the layers in __init__.",
             )

@@ -29,6 +29,7 @@ from autograder.checks import (
     check,
     close,
     describe,
+    describe_pair,
     expect,
     suite_module,
 )
@@ -233,12 +234,13 @@ def _compare(
     expected, actual = float(theirs[j][step][index]), float(mine[j][step][index])
     abs_error = abs(actual - expected) if np.isfinite(actual) else None
     moved = abs(expected - float(np.asarray(params[j])[index]))
+    shown = describe_pair(theirs[j][step], mine[j][step])  # digits enough to differ
     raise CheckFailed(
         f"{what}: parameter {j} (shape {tuple(np.shape(params[j]))}) leaves the reference "
         f"at step {step + 1}" + S.told(diagnosis, index, expected, actual, moved),
         called=what,
-        expected=describe(theirs[j][step]),
-        actual=describe(mine[j][step]),
+        expected=shown[0],
+        actual=shown[1],
         deviation=Deviation(
             where=f"step {step + 1}, parameter {j}, index {index}",
             expected=expected,
@@ -532,11 +534,12 @@ def _expect_same_run(what: str, mine: list[np.ndarray], other: list[np.ndarray],
     expected, actual = float(other[j][step][index]), float(mine[j][step][index])
     abs_error = abs(actual - expected) if np.isfinite(actual) and np.isfinite(expected) else None
     moved = abs(expected - float(np.asarray(start[j])[index]))
+    shown = describe_pair(other[j][step], mine[j][step])  # digits enough to differ
     raise CheckFailed(
         f"{what}: parameter {numbers[j]} differs from {other_name} at step {step + 1}",
         called=what,
-        expected=describe(other[j][step]),
-        actual=describe(mine[j][step]),
+        expected=shown[0],
+        actual=shown[1],
         deviation=Deviation(
             where=f"step {step + 1}, parameter {numbers[j]}, index {index}",
             expected=expected if np.isfinite(expected) else None,
@@ -781,12 +784,13 @@ def test_state_dict_roundtrip(submission: Any, rng: np.random.Generator) -> None
             continue
         step, j, index = where
         outside = int(resumed.get("saved_state_entries", 0)) == 0
+        shown = describe_pair(uninterrupted[j][step], mine[j][step])  # digits enough to differ
         raise CheckFailed(
             f"{what}: after loading the state, parameter {j} differs from an uninterrupted "
             f"run at step {step + 1}",
             called=what,
-            expected=describe(uninterrupted[j][step]),
-            actual=describe(mine[j][step]),
+            expected=shown[0],
+            actual=shown[1],
             hint="Keep everything the rule needs between steps (moments, sums, velocity, the "
             "step count) in self.state[p]; state_dict() saves only self.state and "
             "self.param_groups."
