@@ -56,6 +56,7 @@ class GradingPlugin:
             submission = self.submissions[index].loaded_again(self.assignment)
             under_test = SubmissionUnderTest(submission, self.assignment, self.sandbox)
             self.current = (index, under_test, time.monotonic())
+        self.current[1].begin_check()  # each check judges the code as loaded, not as left
         return self.current[1]
 
     @pytest.fixture

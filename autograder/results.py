@@ -62,6 +62,25 @@ def task_output(output: TaskOutput, graded_from: str | None, task: str, notebook
     return entry
 
 
+def regrade_conditions(under_test: SubmissionUnderTest | None) -> dict[str, Any]:
+    """What makes a re-grade of this submission identical, as its tasks' processes reported
+    it (the weakest of them: one task without fixed hashing means the submission's run had
+    none): the seed of the random generators, fixed string hashing, ``id`` numbered in order
+    of use, a fresh copy of the loaded task per check, and whether addresses were randomised."""
+    reports = [r.determinism for r in (under_test.loads.values() if under_test else []) if r.determinism]
+    if not reports:
+        return {}
+    seeds = {r.get("seed") for r in reports}
+    hash_seeds = {r.get("hash_seed") for r in reports}
+    return {
+        "seed": seeds.pop() if len(seeds) == 1 else None,
+        "hash_seed": hash_seeds.pop() if len(hash_seeds) == 1 else None,
+        "stable_ids": all(r.get("stable_ids") is True for r in reports),
+        "fresh_copy_per_check": all(r.get("fresh_copy_per_check") is True for r in reports),
+        "address_randomisation": any(r.get("address_randomisation") is not False for r in reports),
+    }
+
+
 def build_result(
     assignment: Assignment,
     submission: Submission,
@@ -114,6 +133,7 @@ def build_result(
         "sandbox": {"layer": sandbox.layer or "none", "detail": sandbox.detail, "warm": sandbox.warm,
                     "cgroup": sandbox.cgroup_note, "isolation": sandbox.isolation},
         "seeds": {"assignment": assignment.seed},
+        "regrade": regrade_conditions(under_test),
         "environment": environment(sandbox),
         "timing": {
             "wall_s": round(wall_seconds, 4),

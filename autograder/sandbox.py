@@ -152,6 +152,7 @@ class LoadResult:
     error: str | None = None
     notes: list[str] = field(default_factory=list)
     failed_cells: list[dict[str, Any]] = field(default_factory=list)
+    determinism: dict[str, Any] = field(default_factory=dict)  # what makes a re-grade identical
 
     @property
     def ok(self) -> bool:
@@ -436,11 +437,14 @@ class Sandbox:
             else:
                 self._start_layer(self.layer)
 
+    _fresh_call = False  # the next call starts a new check: a fresh copy of the loaded task
+
     def open_task(self, files: dict[str, bytes], entry: str, load_seconds: float | None = None,
-                  task: str | None = None) -> LoadResult:
+                  task: str | None = None, seed: int = 0) -> LoadResult:
         """Load one task's code from ``files`` (name -> bytes) in a fresh child, within
         ``load_seconds`` (default: the limit). The probes' ``prepare(task)``, if they have one,
-        runs in the child first (to take away what that task may not use)."""
+        runs in the child first (to take away what that task may not use); Python's, numpy's
+        and torch's random generators are seeded with ``seed`` before the code loads."""
         if self._task_open:
             self.close_task()
         if not self.warm:
@@ -449,7 +453,7 @@ class Sandbox:
         self._task_open = True
         limits = asdict(self.limits)
         limits["load_seconds"] = min(load_seconds or self.limits.load_seconds, self.limits.load_seconds)
-        message = {"op": "open", "entry": entry, "limits": limits, "task": task}
+        message = {"op": "open", "entry": entry, "limits": limits, "task": task, "seed": seed}
         try:
             answer = self._request(message, limits["load_seconds"] + WORKER_MARGIN_SECONDS, blobs=files)
         except SandboxError as exc:
@@ -458,17 +462,28 @@ class Sandbox:
         if status == LoadStatus.CRASHED and self._out_of_memory():
             return LoadResult(LoadStatus.CRASHED, error=self._memory_message())
         if status == LoadStatus.LOADED:
-            return _loaded(entry, answer.get("failed_cells"))
+            loaded = _loaded(entry, answer.get("failed_cells"))
+            loaded.determinism = _determinism(answer.get("determinism"))
+            return loaded
         return LoadResult(status, error=_text(answer.get("error")))
+
+    def fresh_state(self) -> None:
+        """A new check begins: its first call runs in a fresh copy of the task as it was once
+        loaded, so nothing the code kept from an earlier check's calls (class attributes,
+        module globals, dicts keyed by ``id``) reaches it. The calls of one check share a copy."""
+        self._fresh_call = True
 
     def call(self, probe: str, timeout: float | None = None, **args: Any) -> ProbeResult:
         """Run one probe on the open task; never raises for anything the student did."""
         if not self._task_open:
             return ProbeResult(ProbeStatus.ERROR, error="no task is open")
         limit = timeout or self.limits.call_seconds
+        relayed: dict[str, Any] = {"probe": probe, "args": args}
+        if self._fresh_call:
+            relayed["fresh"], self._fresh_call = True, False
         try:
             answer = self._request({"op": "call", "timeout": limit}, limit + WORKER_MARGIN_SECONDS,
-                                   relayed={"probe": probe, "args": args})
+                                   relayed=relayed)
         except SandboxError as exc:
             self._task_open = False
             return ProbeResult(ProbeStatus.CRASHED, error=str(exc))
@@ -548,6 +563,22 @@ class Sandbox:
 
 
 MAX_FAILED_CELLS = 50
+
+
+def _determinism(reported: Any) -> dict[str, Any]:
+    """What the task's process says holds for a repeatable run, kept only in the expected
+    shape (plain booleans, a small int, a short text)."""
+    if not isinstance(reported, dict):
+        return {}
+    kept: dict[str, Any] = {}
+    seed, hash_seed = reported.get("seed"), reported.get("hash_seed")
+    if type(seed) is int and abs(seed) < 2**53:
+        kept["seed"] = seed
+    kept["hash_seed"] = _text(hash_seed, 20) if hash_seed is not None else None
+    for name in ("address_randomisation", "stable_ids", "fresh_copy_per_check"):
+        if isinstance(reported.get(name), bool):
+            kept[name] = reported[name]
+    return kept
 
 
 def _loaded(entry: str, reported: Any) -> LoadResult:

@@ -82,12 +82,18 @@ class SubmissionUnderTest:
             files = dict(self.submission.files)
             left = self._budget_left()
             with self._spending():
-                result = self.sandbox.open_task(files, entry, load_seconds=left, task=task)
+                result = self.sandbox.open_task(files, entry, load_seconds=left, task=task,
+                                                seed=self.assignment.seed)
             if result.status == LoadStatus.TIMEOUT and left < self.sandbox.limits.load_seconds:
                 result.error = self._budget_spent("stopped")
             self.current_task = task
         self.loads[task] = result
         return result
+
+    def begin_check(self) -> None:
+        """A check starts: its calls run on a fresh copy of each task as loaded, so that no
+        state kept from another check's calls can change its result (see ``Zygote``)."""
+        self.sandbox.fresh_state()
 
     def close(self) -> None:
         if self.current_task is not None:

@@ -27,11 +27,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from . import isolation, probing
+from . import determinism, isolation, probing
 from .channel import Channel
 from .loader import load_module, run_notebook, short_traceback
 from .probing import Missing
-from .protocol import ProtocolError
+from .protocol import ProtocolError, encode
 from .status import LoadStatus, ProbeStatus, WorkerStatus
 from .torch_startup import skip_compiler_import
 
@@ -139,10 +139,13 @@ def _output_to_calls() -> None:
     os.close(CALL_STDERR_FD)
 
 
-def _child_main(workdir: Path, entry: str, probes: Any, control: Channel, task: str | None) -> None:
+def _child_main(workdir: Path, entry: str, probes: Any, control: Channel, task: str | None,
+                seed: int = 0) -> None:
     """Let the probes prepare for the task (``prepare(task)``, if they define it: it runs
-    before any student code, so it can take away what the task may not use), load the task,
-    then answer probe calls until the worker closes the channel."""
+    before any student code, so it can take away what the task may not use), seed the random
+    generators, load the task, then serve probe calls (each check's in a fresh copy of the
+    loaded task, see ``Zygote``) until the worker closes the channel."""
+    determinism.install(seed)
     prepare = getattr(probes, "prepare", None)
     if task is not None and callable(prepare):
         prepare(task)
@@ -159,7 +162,8 @@ def _child_main(workdir: Path, entry: str, probes: Any, control: Channel, task: 
             probing.FAILED_CELLS[:] = failed_cells  # for ``need`` to say which cell failed
         else:
             namespace = load_module(entry_path)
-        control.send({"status": LoadStatus.LOADED, "failed_cells": failed_cells})
+        control.send({"status": LoadStatus.LOADED, "failed_cells": failed_cells,
+                      "determinism": determinism.report(seed)})
     except SystemExit as exc:
         control.send({"status": LoadStatus.LOAD_FAILED, "error": f"the code called exit({exc.code!r})"})
         return
@@ -167,16 +171,113 @@ def _child_main(workdir: Path, entry: str, probes: Any, control: Channel, task: 
         control.send({"status": LoadStatus.LOAD_FAILED, "error": short_traceback(exc, str(workdir))})
         return
     _output_to_calls()
+    zygote = Zygote(probes, namespace, str(workdir))
     while True:
         try:
             request, _ = control.receive(timeout=None)
         except (EOFError, ProtocolError):
+            zygote.discard()
             return
-        answer = _run_probe(probes, namespace, request, str(workdir))
+        if request.get("fresh"):
+            zygote.discard()
+        control.send_raw(zygote.run(request))
+
+
+class Zygote:
+    """The loaded task, kept as it was after loading: each check gets a fresh copy of it.
+
+    State a submission keeps between calls (class attributes, module globals, dicts keyed by
+    ``id(p)``) would otherwise carry from one check into the next, and make a check's result
+    depend on which checks ran before it (and, through ``id`` reuse, on the allocator). So
+    this process, once the code has loaded, runs no student code again: it forks a copy
+    that serves the calls of one check, and the grader's ``fresh`` flag on the first call of
+    the next check discards that copy (and, as pid 1 of the task's namespace, everything the
+    copy started) before the next copy is forked. A copy costs a fork of a loaded process
+    (a few ms); files a check writes in the task's folder do stay for the next one.
+
+    Threads the student's code started while loading keep running here, in the zygote, so
+    their effects can still reach later copies: nothing in a copy starts them again. A copy
+    shares the task's uid and namespaces with the zygote, so code bent on it can renice or
+    limit the zygote and so spoil its own later checks; it reaches nothing outside its task."""
+
+    def __init__(self, probes: Any, namespace: dict, student_dir: str) -> None:
+        self.probes, self.namespace, self.student_dir = probes, namespace, student_dir
+        self.copy: tuple[int, Channel] | None = None
+
+    def run(self, request: dict[str, Any]) -> bytes:
+        """The copy's answer to ``request``, as bytes; a copy that died is described."""
+        if self.copy is None:
+            try:
+                self.copy = self._fork()
+            except OSError as exc:  # the task's process limit, say, lowered by its own code
+                return encode({"status": ProbeStatus.CRASHED,
+                               "error": f"no fresh copy of the loaded code could be started ({exc})"})
+        pid, channel = self.copy
         try:
-            control.send(answer)
+            channel.send(request)
+            return channel.receive_raw(timeout=None)
+        except (EOFError, OSError, ProtocolError):
+            status = self.discard()
+            return encode({"status": ProbeStatus.CRASHED, "error": _describe_exit(status)})
+
+    def _fork(self) -> tuple[int, Channel]:
+        to_copy_r, to_copy_w = os.pipe()
+        from_copy_r, from_copy_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the copy: never returns
+            try:
+                os.close(to_copy_w)
+                os.close(from_copy_r)
+                for fd in (3, 4):  # the worker's channel is the zygote's alone
+                    os.close(fd)
+                os.setpgid(0, 0)
+                _serve_probes(self.probes, self.namespace, Channel(to_copy_r, from_copy_w), self.student_dir)
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                os._exit(0)
+        os.close(to_copy_r)
+        os.close(from_copy_w)
+        return pid, Channel(from_copy_r, to_copy_w)
+
+    def discard(self) -> int | None:
+        """Kill the current copy and everything it started; returns its exit status."""
+        if self.copy is None:
+            return None
+        pid, channel = self.copy
+        self.copy = None
+        channel.close()
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+        if os.getpid() == 1:  # the task's own pid namespace: nothing else in it is ours to keep
+            try:
+                os.kill(-1, signal.SIGKILL)
+            except OSError:
+                pass
+        status = None
+        while True:
+            try:
+                reaped, code = os.waitpid(-1, 0)
+            except ChildProcessError:
+                return status
+            if reaped == pid:
+                status = code
+
+
+def _serve_probes(probes: Any, namespace: dict, channel: Channel, student_dir: str) -> None:
+    """In a copy of the loaded task: answer probe calls until the zygote closes the channel."""
+    while True:
+        try:
+            request, _ = channel.receive(timeout=None)
+        except (EOFError, ProtocolError):
+            return
+        answer = _run_probe(probes, namespace, request, student_dir)
+        try:
+            channel.send(answer)
         except (ProtocolError, RecursionError, ValueError, TypeError) as exc:
-            control.send({"status": ProbeStatus.BAD_ANSWER, "error": f"the value cannot be sent back: {exc}"})
+            channel.send({"status": ProbeStatus.BAD_ANSWER, "error": f"the value cannot be sent back: {exc}"})
 
 
 def _run_probe(probes: Any, namespace: dict, request: dict, student_dir: str) -> dict[str, Any]:
@@ -261,7 +362,8 @@ class Worker:
                 return {"status": ProbeStatus.ERROR, "error": f"refused file name {name!r}"}
             (workdir / name).write_bytes(data)
         entry = request["entry"]
-        self.child = self._fork_child(workdir, entry, request.get("task"))
+        seed = request.get("seed")
+        self.child = self._fork_child(workdir, entry, request.get("task"), seed if type(seed) is int else 0)
         return self._await(self.limits["load_seconds"])
 
     def op_call(self, request: dict, blobs: dict) -> dict[str, Any] | bytes:
@@ -316,7 +418,7 @@ class Worker:
         status = self.child.exit_status if self.child else None
         return {"status": ProbeStatus.CRASHED, "error": _describe_exit(status)}
 
-    def _fork_child(self, workdir: Path, entry: str, task: str | None) -> TaskChild:
+    def _fork_child(self, workdir: Path, entry: str, task: str | None, seed: int) -> TaskChild:
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         streams = [os.pipe() for _ in range(4)]  # load stdout, load stderr, calls' stdout, stderr
@@ -338,7 +440,7 @@ class Worker:
                     workdir = self._isolate(workdir)
                 _prefer_me_for_oom()
                 _set_limits(self.limits)
-                _child_main(workdir, entry, self.probes, Channel(3, 4), task)
+                _child_main(workdir, entry, self.probes, Channel(3, 4), task, seed)
             except BaseException:
                 traceback.print_exc()
             finally:
@@ -510,9 +612,33 @@ def _load_probes(path: Path) -> Any:
     return module
 
 
+def _fixed_hashing() -> None:
+    """Start again, once, with string hashing fixed and (where the kernel lets an unprivileged
+    process ask) no address space randomisation, before anything is imported: the order of a
+    set of strings or of ``id()`` values then cannot differ between two gradings of the same
+    code. ``-I`` would ignore PYTHONHASHSEED, so the new interpreter gets ``-s -P`` (the rest
+    of what ``-I`` does) and an environment without any other PYTHON* variable."""
+    if not sys.flags.hash_randomization or "-c" not in getattr(sys, "orig_argv", []):
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).personality(determinism.ADDR_NO_RANDOMIZE)
+    except (OSError, AttributeError):
+        pass
+    argv = list(sys.orig_argv)
+    options = ["-s", "-P"] if "-I" in argv[1:argv.index("-c")] else []
+    argv = [argv[0], *options, *(a for a in argv[1:argv.index("-c")] if a != "-I"), *argv[argv.index("-c"):]]
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    environment["PYTHONHASHSEED"] = "0"
+    try:
+        os.execve(sys.executable, argv, environment)
+    except OSError:
+        pass  # keep running as started; the result says hashing was not fixed
+
+
 def main(argv: list[str]) -> None:
     """``worker PROBES WORKROOT [isolated|shared]``: serve requests on stdin/stdout until
     stdin closes."""
+    _fixed_hashing()
     probes_path, workroot = Path(argv[0]), Path(argv[1])
     isolate_tasks = argv[2:3] != ["shared"]  # "shared" only for the benchmark's comparison
     os.environ["OMP_NUM_THREADS"] = "1"
