@@ -4,6 +4,7 @@ skips with the reason."""
 
 from __future__ import annotations
 
+import re
 import time
 import zlib
 from collections.abc import Callable
@@ -115,7 +116,24 @@ class GradingPlugin:
             if outcome is None or outcome.status != CheckStatus.PASSED:
                 if self._partly_loaded(dependency):
                     continue
-                pytest.skip(f"skipped because the check {dependency!r} did not pass")
+                why = self._load_failure(dependency)
+                pytest.skip(f"skipped because the check {dependency!r} did not pass{why}")
+
+    def _load_failure(self, dependency: str) -> str:
+        """For a skip because a task's code did not load: what went wrong and where, so that
+        every skipped check points at the line to fix (empty for any other dependency)."""
+        task, _, name = dependency.partition(".")
+        if name != "loads" or self.current is None:
+            return ""
+        under_test = self.current[1]
+        loaded = under_test.loads.get(task)
+        if loaded is None or loaded.usable or not loaded.error:
+            return ""
+        lines = loaded.error.strip().splitlines()
+        places = _PLACE.findall(loaded.error)
+        where = f" at {places[-1][0]} line {places[-1][1]}" if places else ""
+        entry = under_test.entries.get(task, "the code")
+        return f" ({entry} did not load: {lines[-1][:300]}{where})"
 
     def _partly_loaded(self, dependency: str) -> bool:
         """Whether ``dependency`` is a task's loading check that failed only because some
@@ -171,7 +189,7 @@ class GradingPlugin:
             return self._grader_failed(item, f"preparing this check: {describe_error(error)}")
         if isinstance(error, CheckFailed):
             outcome.status = CheckStatus.FAILED
-            outcome.message = self._cells_failed_message(spec) or error.message
+            outcome.message = self._loads_message(spec, error.message)
             outcome.hint = error.hint
             outcome.called, outcome.expected, outcome.actual = (
                 _text_or_none(error.called), _text_or_none(error.expected), _text_or_none(error.actual))
@@ -190,15 +208,19 @@ class GradingPlugin:
             )
         return outcome
 
-    def _cells_failed_message(self, spec: CheckSpec) -> str | None:
-        """A task's loading check that failed because notebook cells raised says so (the
-        check's own words are for a file that did not load at all)."""
+    def _loads_message(self, spec: CheckSpec, message: str) -> str:
+        """A task's loading check that failed says where: the file and line of the error, or,
+        when notebook cells raised, which cells (the check's own words are for a file that
+        did not load at all). Any other check's message is kept as it is."""
         if spec.name != "loads" or self.current is None:
-            return None
+            return message
         under_test = self.current[1]
         loaded = under_test.loads.get(spec.task)
-        if loaded is None or loaded.status != LoadStatus.CELLS_FAILED:
-            return None
+        if loaded is None or not loaded.error:
+            return message
+        if loaded.status != LoadStatus.CELLS_FAILED:
+            places = _PLACE.findall(loaded.error)
+            return f"{message} (at {places[-1][0]} line {places[-1][1]})" if places else message
         task = self.assignment.task(spec.task)
         entry = under_test.submission.entry_for(task.files, self.assignment.notebook)
         lines = (loaded.error or "").strip().splitlines()
@@ -234,6 +256,9 @@ class GradingPlugin:
         checks = list(self.outcomes.pop(index, {}).values())
         under_test.failures.extend(self.failures.pop(index, []))
         self.on_done(under_test.submission, under_test, checks, time.monotonic() - started)
+
+
+_PLACE = re.compile(r'File "([^"\n]{1,200})", line (\d{1,9})')
 
 
 def _plain_report(item: pytest.Item, call: pytest.CallInfo) -> pytest.TestReport:

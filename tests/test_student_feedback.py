@@ -148,6 +148,7 @@ def test_a_broken_cell_fails_the_loading_check_and_is_named(tmp_path: Path) -> N
     (tmp_path / "with_file").mkdir()
     break_rmsprop(tmp_path / "with_file")
     shutil.copy(HW1_SAMPLES / "reference" / "optimizer.py", tmp_path / "with_file")
+    shutil.copytree(HW1_SAMPLES / "syntax_error", tmp_path / "py_syntax")
     results: dict[str, dict[str, Any]] = {}
     grade_batch(hw1, discover([tmp_path], hw1), GradingOptions(suites=("public", "hidden")),
                 lambda r: results.setdefault(r["submission"], r))
@@ -177,3 +178,15 @@ def test_a_broken_cell_fails_the_loading_check_and_is_named(tmp_path: Path) -> N
     assert any(p.startswith("both hw1.ipynb and optimizer.py were handed in: optimizer.py is graded")
                for p in with_file["problems"]), with_file["problems"]
     assert {t["graded_file"] for t in results["broken"]["tasks"]} == {"hw1.ipynb"}
+
+    # A .py file that does not import: its loading check and every check skipped for it say
+    # which line to fix.
+    py_checks = {c["id"]: c for c in results["py_syntax"]["checks"]}
+    line = next(n for n, text in enumerate(
+        (HW1_SAMPLES / "syntax_error" / "optimizer.py").read_text().splitlines(), start=1)
+        if text.startswith("class SGDMomentum(Optimizer)") and not text.rstrip().endswith(":"))
+    assert py_checks["optimizer.loads"]["message"].endswith(f"(at optimizer.py line {line})")
+    skipped = [c["message"] for c in py_checks.values()
+               if c["task"] == "optimizer" and c["status"] == "skipped"]
+    said = f"(optimizer.py did not load: SyntaxError: expected ':' at optimizer.py line {line})"
+    assert skipped and all(m.endswith(said) for m in skipped), skipped[:2]
