@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
+import gc
 import importlib.util
 import itertools
 import os
@@ -203,6 +204,9 @@ class Zygote:
     def __init__(self, probes: Any, namespace: dict, student_dir: str) -> None:
         self.probes, self.namespace, self.student_dir = probes, namespace, student_dir
         self.copy: tuple[int, Channel] | None = None
+        # What is loaded now is never collected in a copy: the collector would otherwise walk
+        # (and so write to, and copy) every page of it in each copy.
+        gc.freeze()
 
     def run(self, request: dict[str, Any]) -> bytes:
         """The copy's answer to ``request``, as bytes; a copy that died is described."""
@@ -217,7 +221,7 @@ class Zygote:
             channel.send(request)
             return channel.receive_raw(timeout=None)
         except (EOFError, OSError, ProtocolError):
-            status = self.discard()
+            status = self.discard(wait=True)
             return encode({"status": ProbeStatus.CRASHED, "error": _describe_exit(status)})
 
     def _fork(self) -> tuple[int, Channel]:
@@ -240,8 +244,10 @@ class Zygote:
         os.close(from_copy_w)
         return pid, Channel(from_copy_r, to_copy_w)
 
-    def discard(self) -> int | None:
-        """Kill the current copy and everything it started; returns its exit status."""
+    def discard(self, wait: bool = False) -> int | None:
+        """Kill the current copy and everything it started. With ``wait``, wait for it and
+        return its exit status; else it dies (and frees its memory) while the next check runs,
+        and is reaped at a later discard."""
         if self.copy is None:
             return None
         pid, channel = self.copy
@@ -259,11 +265,15 @@ class Zygote:
         status = None
         while True:
             try:
-                reaped, code = os.waitpid(-1, 0)
+                reaped, code = os.waitpid(-1 if not wait else pid, 0 if wait else os.WNOHANG)
             except ChildProcessError:
+                return status
+            if reaped == 0:
                 return status
             if reaped == pid:
                 status = code
+                if wait:
+                    return status
 
 
 def _serve_probes(probes: Any, namespace: dict, channel: Channel, student_dir: str) -> None:
