@@ -4,13 +4,17 @@ batch."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
-import queue as queue_module
+import os
 import resource
+import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +25,20 @@ from .submission import Submission
 
 
 def _grade_chunk(folder: Path, submissions: list[Submission], options: GradingOptions,
-                 queue: multiprocessing.Queue) -> None:
-    """One grading job: grade a share of the batch, saying which submission it starts and
-    sending each result as JSON text, so the parent knows what a job that dies left undone."""
+                 channel: Connection) -> None:
+    """One grading job: grade a share of the batch, sending each result as JSON text as it
+    is ready, so the parent knows what a job that dies left undone."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the grader's handler, forked with it
     try:
         def send(result: dict[str, Any]) -> None:
-            queue.put(("result", json.dumps(result, allow_nan=False)))
-            queue.put(("resident", str(own_memory_mib("VmRSS"))))
+            channel.send(("result", json.dumps(result, allow_nan=False)))
+            channel.send(("resident", str(own_memory_mib("VmRSS"))))
 
         grade_batch(load_from(folder), submissions, options, send)
     except Exception as exc:  # reported to the parent, which raises GradingError
-        queue.put(("error", f"{type(exc).__name__}: {exc}"))
-    queue.put(("peak", str(own_memory_mib("VmHWM"))))
+        channel.send(("error", f"{type(exc).__name__}: {exc}"))
+    channel.send(("peak", str(own_memory_mib("VmHWM"))))
+    channel.close()
 
 
 def own_memory_mib(field: str) -> float:
@@ -48,6 +54,15 @@ def own_memory_mib(field: str) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _when_idle(task: Callable[[], None]) -> None:
+    """Run ``task`` in this thread at the lowest CPU priority, so that it takes only what the
+    jobs and their workers leave free (Linux sets a thread's priority by its thread id)."""
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    with contextlib.suppress(Exception):  # only a head start: the reports prepare themselves
+        task()
+
+
 # A job that sends nothing for this long beyond a submission's whole sandbox budget is stuck
 # in the grader's own code (or stopped): it is ended like a job that died.
 STALL_MARGIN_SECONDS = 120.0
@@ -59,6 +74,7 @@ class _Job:
 
     process: Any
     names: list[str]
+    channel: Connection  # what the job sends; at its end, end of file
     progress: float = field(default_factory=time.monotonic)
     stalled: bool = False
 
@@ -86,8 +102,8 @@ def grade_parallel(
     sanitised data; nothing is pickled from a sandbox). Each job that finishes adds its own
     peak resident memory (MiB) to ``peaks``, and after each result its resident memory then to
     ``resident`` (so a benchmark can tell whether a job's memory grows over a batch).
-    ``while_starting`` runs here once the jobs are started, before the first result: time to
-    prepare what handling results needs while the jobs and their workers start.
+    ``while_starting`` runs once the jobs are started, in a thread at the lowest priority:
+    it prepares what handling results needs with the CPU time the jobs leave free.
 
     Jobs are forked, not spawned: a job starts at once with what the grader has imported
     (the kit, pytest, and torch once lint has read the suite) instead of a second of imports.
@@ -95,18 +111,22 @@ def grade_parallel(
     OpenMP work can deadlock), and a job never touches the grader's console.
     """
     context = multiprocessing.get_context("fork")
-    queue = context.Queue()
     pending = {s.name: s for s in submissions}
     running: list[_Job] = []
     errors: list[str] = []
     if stall_seconds is None:
         stall_seconds = assignment.limits.submission_seconds + STALL_MARGIN_SECONDS
+    preparing = None
 
     def start(share: list[Submission]) -> None:
+        if preparing is not None:
+            preparing.join()  # no fork while another thread may hold an import lock
+        reader, writer = context.Pipe(duplex=False)
         process = context.Process(target=_grade_chunk, daemon=True,
-                                  args=(assignment.folder, share, options, queue))
+                                  args=(assignment.folder, share, options, writer))
         process.start()
-        running.append(_Job(process, [s.name for s in share]))
+        writer.close()  # the job's copy is the only one: its end is this end's end of file
+        running.append(_Job(process, [s.name for s in share], reader))
 
     def take(kind: str, payload: str) -> None:
         if kind == "result":
@@ -124,6 +144,15 @@ def grade_parallel(
         elif kind == "resident" and resident is not None:
             resident.append(float(payload))
 
+    def read(job: _Job) -> bool:
+        """Take everything ``job`` has sent so far; False once it has sent all it will."""
+        try:
+            while job.channel.poll():
+                take(*job.channel.recv())
+        except (EOFError, OSError):
+            return False
+        return True
+
     def fail(name: str, reason: str) -> None:
         take("result", json.dumps(failure_result(result_skeleton(assignment, name), reason)))
 
@@ -131,23 +160,20 @@ def grade_parallel(
     for number in range(jobs if submissions else 0):
         start(submissions[number::jobs])
     if while_starting is not None and submissions:
-        while_starting()
+        preparing = threading.Thread(target=_when_idle, args=(while_starting,), daemon=True)
+        preparing.start()
     while running:
-        try:
-            take(*queue.get(timeout=0.5))
-        except queue_module.Empty:
-            pass
-        for job in running:
-            if job.process.is_alive() and time.monotonic() - job.progress > stall_seconds:
-                job.stalled = True
-                job.process.kill()
-                job.process.join(10)
-        for job in [j for j in running if not j.process.is_alive()]:
-            while True:  # what it sent before it ended
-                try:
-                    take(*queue.get(timeout=0.2))
-                except queue_module.Empty:
-                    break
+        # Wakes at once when a job sends or ends, to hand on results as they come.
+        wait([j.channel for j in running] + [j.process.sentinel for j in running], timeout=0.5)
+        for job in list(running):
+            if read(job) and job.process.is_alive():
+                if time.monotonic() - job.progress > stall_seconds:
+                    job.stalled = True
+                    job.process.kill()
+                continue
+            job.process.join()
+            read(job)
+            job.channel.close()
             running.remove(job)
             left = [name for name in job.names if name in pending]
             if left and not errors:
@@ -157,6 +183,8 @@ def grade_parallel(
                               "while grading it")
                 if left[1:]:
                     start([pending[name] for name in left[1:]])
+    if preparing is not None:
+        preparing.join()
     for name in list(pending):
         fail(name, "its grading process ended before grading it")
     if errors:
