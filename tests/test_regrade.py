@@ -15,6 +15,7 @@ from course import COURSE, HW1_SAMPLES
 
 from autograder import assignment
 from autograder.batch import GradingOptions, grade_batch
+from autograder.sandbox import LAYERS
 from autograder.submission import discover
 
 CLASS_STATE = TESTS_DIR / "fixtures" / "regrade" / "class_state_by_id_optimizer.py"
@@ -71,11 +72,13 @@ KEPT = []
 
 def f():
     KEPT.append(len(KEPT))
-    return {"loaded": list(LOADED), "calls": len(KEPT), "order": list({"b", "a", "c", "weight", "bias"})}
+    ids = [id(torch.zeros(1)) for _ in range(3)]  # each freed at once: its address is free again
+    return {"loaded": list(LOADED), "calls": len(KEPT), "order": list({"b", "a", "c", "weight", "bias"}),
+            "ids": ids}
 """
 
 
-@pytest.mark.parametrize("layer", ["bwrap", "none"])
+@pytest.mark.parametrize("layer", LAYERS)
 def test_each_check_gets_the_task_as_loaded_with_the_same_seeds(layer: str) -> None:
     sandbox = start_sandbox(layer)
     try:
@@ -90,7 +93,10 @@ def test_each_check_gets_the_task_as_loaded_with_the_same_seeds(layer: str) -> N
             sandbox.close_task()
             # Calls of one check share their state; the next check starts from the load.
             assert [v["calls"] for v in same_check] == [1, 2] and next_check["calls"] == 1
-            answers.append((same_check[0]["loaded"], same_check[0]["order"]))
+            # id() never hands out a freed object's number again, and numbers the same way
+            # in every copy: a dict keyed by id(p) cannot meet a dead tensor's entry.
+            assert len(set(next_check["ids"])) == 3 and next_check["ids"] == same_check[0]["ids"]
+            answers.append((same_check[0]["loaded"], same_check[0]["order"], next_check["ids"]))
         assert answers[0] == answers[1]
     finally:
         sandbox.shutdown()
