@@ -17,6 +17,7 @@ import gc
 import importlib.util
 import itertools
 import os
+import random
 import resource
 import signal
 import stat
@@ -28,7 +29,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from . import determinism, isolation, probing
+from . import determinism, isolation, probing, task_state
 from .channel import Channel
 from .loader import load_module, run_notebook, short_traceback
 from .probing import Missing
@@ -180,8 +181,11 @@ def _child_main(workdir: Path, entry: str, probes: Any, control: Channel, task: 
             zygote.discard()
             return
         if request.get("fresh"):
-            zygote.discard()
+            zygote.refresh()
         control.send_raw(zygote.run(request))
+
+
+STATE_SECONDS = 2.0  # a copy that cannot say what state it is in is replaced
 
 
 class Zygote:
@@ -204,6 +208,12 @@ class Zygote:
     def __init__(self, probes: Any, namespace: dict, student_dir: str) -> None:
         self.probes, self.namespace, self.student_dir = probes, namespace, student_dir
         self.copy: tuple[int, Channel] | None = None
+        # The loaded state: a copy still holding exactly this serves the next check too.
+        # Python reseeds its own generator in every forked child (random.py's at-fork hook):
+        # each copy gets this state back, so code that draws from it unseeded draws the same.
+        self.random_state = random.getstate()
+        self.own = task_state.student_modules(namespace, student_dir)
+        self.loaded_state = task_state.fingerprint(namespace, self.own)
         # What is loaded now is never collected in a copy: the collector would otherwise walk
         # (and so write to, and copy) every page of it in each copy.
         gc.freeze()
@@ -235,7 +245,9 @@ class Zygote:
                 for fd in (3, 4):  # the worker's channel is the zygote's alone
                     os.close(fd)
                 os.setpgid(0, 0)
-                _serve_probes(self.probes, self.namespace, Channel(to_copy_r, from_copy_w), self.student_dir)
+                random.setstate(self.random_state)
+                _serve_probes(self.probes, self.namespace, Channel(to_copy_r, from_copy_w), self.student_dir,
+                              self.own)
             except BaseException:
                 traceback.print_exc()
             finally:
@@ -243,6 +255,21 @@ class Zygote:
         os.close(to_copy_r)
         os.close(from_copy_w)
         return pid, Channel(from_copy_r, to_copy_w)
+
+    def refresh(self) -> None:
+        """A new check begins: keep the current copy if nothing the last check did stayed in
+        it (see ``task_state``), else discard it, so the check's first call gets a new one."""
+        if self.copy is None:
+            return
+        if self.loaded_state is not None:
+            try:
+                self.copy[1].send({"op": "state"})
+                answer, _ = self.copy[1].receive(timeout=STATE_SECONDS)
+                if answer.get("state") == self.loaded_state and answer.get("alone") is True:
+                    return
+            except (EOFError, OSError, ProtocolError, TimeoutError):
+                pass
+        self.discard()
 
     def discard(self, wait: bool = False) -> int | None:
         """Kill the current copy and everything it started. With ``wait``, wait for it and
@@ -276,13 +303,17 @@ class Zygote:
                     return status
 
 
-def _serve_probes(probes: Any, namespace: dict, channel: Channel, student_dir: str) -> None:
+def _serve_probes(probes: Any, namespace: dict, channel: Channel, student_dir: str, own: set[str]) -> None:
     """In a copy of the loaded task: answer probe calls until the zygote closes the channel."""
     while True:
         try:
             request, _ = channel.receive(timeout=None)
         except (EOFError, ProtocolError):
             return
+        if request.get("op") == "state":  # is this copy still as loaded? (Zygote.refresh)
+            channel.send({"state": task_state.fingerprint(namespace, own),
+                          "alone": task_state.alone()})
+            continue
         answer = _run_probe(probes, namespace, request, student_dir)
         try:
             channel.send(answer)
