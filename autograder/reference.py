@@ -28,6 +28,7 @@ from .cache import DiskCache
 from .checks import import_file
 
 _RUNS: dict[str, Any] = {}
+MAX_RUNS = 4096  # kept in memory, oldest dropped first: inputs drawn per submission never repeat
 _DISK: DiskCache | None = None  # the graded assignment's cache of runs, while one is graded
 SECONDS = {"computed": 0.0, "read": 0.0}  # this process's time in reference runs (the benchmark's)
 
@@ -81,6 +82,8 @@ def run_probe(probes: ModuleType, probe: str, namespace: Mapping[str, Any], **ar
                 with contextlib.suppress(Uncacheable):
                     _DISK.put(stored, encode_value(_RUNS[key]))
             SECONDS["computed"] += time.perf_counter() - started
+        while len(_RUNS) > MAX_RUNS:
+            del _RUNS[next(iter(_RUNS))]
     if isinstance(_RUNS[key], Raised):
         raise _RUNS[key].exception()
     return copy.deepcopy(_RUNS[key])
