@@ -59,13 +59,13 @@ def suite_key(assignment: Assignment) -> str:
     per process: grading never changes the course's files)."""
     folder = assignment.folder.resolve()
     if folder not in _SUITE_KEYS:
-        digest = hashlib.sha256()
+        hasher = hashlib.sha256()
         versions = (platform.python_version(), *map(_version, ("torch", "numpy")))
-        digest.update(repr(versions).encode())
+        hasher.update(repr(versions).encode())
         for part in (folder, assignment.solutions_dir, assignment.course_templates, ENGINE_DIR):
-            digest.update(f"\0{part.name}\0".encode())
-            _files_digest(digest, part)
-        _SUITE_KEYS[folder] = digest.hexdigest()
+            hasher.update(f"\0{part.name}\0".encode())
+            _files_digest(hasher, part)
+        _SUITE_KEYS[folder] = hasher.hexdigest()
     return _SUITE_KEYS[folder]
 
 

@@ -126,7 +126,7 @@ def test_the_gradebook_holds_each_results_scores(hw1_course: Path) -> None:
 def test_autograded_notebooks_show_the_kits_summary(hw1_course: Path) -> None:
     notebook = nbformat.read(hw1_course / "autograded" / "bob" / "hw1" / HW1.notebook, as_version=4)
     cell = next(c for c in notebook.cells if c.id == "optimizer")
-    assert cell.outputs[0]["text"].startswith("Autograded: 27 / 40 points.")
+    assert cell.outputs[0]["text"].startswith("Autograded: 33.5 / 40 points.")
     assert (hw1_course / "autograded" / "bob" / "hw1" / "timestamp.txt").read_text() == TIMESTAMP
 
 

@@ -301,13 +301,14 @@ def test_memory_is_capped_for_the_task_as_a_whole(layer):
         """)
         assert one.status == "crashed" and "too much memory" in one.error
         _, many, _ = run(sandbox, """
-            import os
+            import os, time
             def f():
                 children = []
                 for _ in range(4):
                     pid = os.fork()
                     if pid == 0:
                         kept = [b"x" * (64 << 20) for _ in range(6)]  # 384 MiB each
+                        time.sleep(2)  # all four hold theirs at once, however fast they were
                         os._exit(len(kept))
                     children.append(pid)
                 return [os.waitpid(pid, 0)[1] for pid in children]

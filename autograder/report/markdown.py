@@ -69,7 +69,7 @@ def md_text(text: Any) -> Md:
 
 
 # markdown-it-py takes time quadratic in some inputs (32,000 "[" take about 0.4 s here, 64,000
-# take 1.4 s), so only answers up to this long are rendered; a longer one is shown as written.
+# take 1.4 s), so only texts up to this long are rendered; a longer one is shown as written.
 ANSWER_RENDER_CAP = 32_000
 
 

@@ -34,7 +34,7 @@ _CELL_FILE = re.compile(r"^(?P<notebook>.*\.ipynb)#cell(?P<cell>\d+)$")
 
 
 def _where(filename: str, student_dir: str) -> str:
-    """A frame's file as the student knows it: ``"optimizer.py"`` or ``"hw1.ipynb", cell 7``,
+    """A frame's file as the student knows it: ``"task.py"`` or ``"homework.ipynb", cell 7``,
     never a sandbox path."""
     name = filename.removeprefix(student_dir.rstrip("/") + "/")
     cell = _CELL_FILE.match(name)

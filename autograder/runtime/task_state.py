@@ -69,7 +69,7 @@ def fingerprint(namespace: dict, own: set[str]) -> str | None:
     import numpy
     import torch
 
-    digest = hashlib.sha256()
+    hasher = hashlib.sha256()
     real_id = getattr(builtins.id, "real_id", builtins.id)  # the address, not the task's numbering
     skipped = {real_id(vars(builtins)), real_id(builtins.id)}  # the kit's numbering is not the code's
     seen: set[int] = set()
@@ -79,15 +79,15 @@ def fingerprint(namespace: dict, own: set[str]) -> str | None:
         value = stack.pop()
         kind = type(value)
         if kind in PRIMITIVES:
-            digest.update(repr(value).encode() + b"\0")
+            hasher.update(repr(value).encode() + b"\0")
             continue
         if real_id(value) in seen or real_id(value) in skipped:
-            digest.update(b"@seen\0")
+            hasher.update(b"@seen\0")
             continue
         seen.add(real_id(value))
         if len(seen) > MAX_OBJECTS:
             return None
-        digest.update(kind.__name__.encode() + b"\0")
+        hasher.update(kind.__name__.encode() + b"\0")
         if isinstance(value, (numpy.ndarray, torch.Tensor)):
             data = _array_bytes(value)
             if data is None:
@@ -95,18 +95,18 @@ def fingerprint(namespace: dict, own: set[str]) -> str | None:
             array_total += len(data)
             if array_total > MAX_ARRAY_BYTES:
                 return None
-            digest.update(hashlib.sha256(data).digest())
+            hasher.update(hashlib.sha256(data).digest())
             if isinstance(value, torch.Tensor):
                 stack.append(value.grad)
-                digest.update(b"grad" if value.requires_grad else b"nograd")
+                hasher.update(b"grad" if value.requires_grad else b"nograd")
             continue
         if isinstance(value, types.ModuleType):
-            digest.update(value.__name__.encode())
+            hasher.update(value.__name__.encode())
             if value.__name__ in own or value is namespace:
                 stack.append(vars(value))
             continue
         if isinstance(value, type):
-            digest.update(value.__qualname__.encode())
+            hasher.update(value.__qualname__.encode())
             if value.__module__ in own:
                 stack.extend(reversed(list(vars(value).items())))
             continue
@@ -117,13 +117,13 @@ def fingerprint(namespace: dict, own: set[str]) -> str | None:
         if isinstance(value, NOT_WALKED):
             continue
         if isinstance(value, types.FunctionType) and value.__module__ not in own:
-            digest.update(f"{value.__module__}.{value.__qualname__}".encode())
+            hasher.update(f"{value.__module__}.{value.__qualname__}".encode())
             continue  # not the submission's: its globals are a library's
         stack.extend(reversed(gc.get_referents(value)))
-    digest.update(repr(random.getstate()).encode())
-    digest.update(numpy.random.get_state()[1].tobytes())
-    digest.update(torch.get_rng_state().numpy().tobytes())
-    return digest.hexdigest()
+    hasher.update(repr(random.getstate()).encode())
+    hasher.update(numpy.random.get_state()[1].tobytes())
+    hasher.update(torch.get_rng_state().numpy().tobytes())
+    return hasher.hexdigest()
 
 
 def alone() -> bool:

@@ -8,7 +8,7 @@ caches the marked function on the original. Outside ``torch.compile`` that marke
 behaves exactly as the original, so filling the cache with the original itself gives the same
 behaviour without the import.
 
-Used by the sandbox worker, where every student optimizer subclasses ``Optimizer`` and torch's
+Used by the sandbox worker, where every class a student builds on ``Optimizer`` pays it, and torch's
 own optimizers are turned off by the probes. Should a torch version wrap these methods some
 other way, nothing is changed and the only cost is the import.
 """
