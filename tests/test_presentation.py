@@ -194,7 +194,7 @@ def test_an_answer_too_long_to_render_is_shown_as_written(tmp_path) -> None:
     assert answer_html(long) is None
     feedback.render_feedback(make_result(answer={"text": long, "comment": None}), tmp_path)
     page = (tmp_path / "feedback.html").read_text(encoding="utf-8")
-    assert f"answers over {ANSWER_RENDER_CAP:,} characters are not rendered" in page
+    assert f"a text over {ANSWER_RENDER_CAP:,} characters is not rendered" in page
     assert f'<pre class="handed-in">{long}</pre>' in page
     huge = "x" * (feedback.HTML_CAPS["handed_in"] + 10)  # the size cap on the page still holds
     feedback.render_feedback(make_result(answer={"text": huge, "comment": None}), tmp_path)
