@@ -44,6 +44,14 @@ NOBODY = 65534
 # entry per 2 MiB huge page instead of 512; a fresh copy per check costs about half as much.
 MALLOC_TUNABLES = "glibc.malloc.hugetlb=1"
 THP_SETTINGS = "/sys/kernel/mm/transparent_hugepage"  # read-only in the sandbox: malloc asks
+# The worker's whole environment, whatever the layer, with its HOME and PATH (the grader's may
+# hold secrets): one OpenMP thread, and the malloc above.
+WORKER_ENV = {"OMP_NUM_THREADS": "1", "GLIBC_TUNABLES": MALLOC_TUNABLES}
+
+
+def _assignments(variables: dict[str, str]) -> list[str]:
+    """``NAME=value`` for ``env`` and the shell."""
+    return [f"{k}={v}" for k, v in variables.items()]
 # How long past a task's own limit the worker may take to answer (it kills the task at the
 # limit and replies at once); a worker that misses this is stopped or stuck, and replaced.
 WORKER_MARGIN_SECONDS = 5.0
@@ -81,7 +89,7 @@ cd "$root"
 /usr/sbin/pivot_root . .old
 umount -l /.old
 cd /tmp
-exec env -i OMP_NUM_THREADS=1 GLIBC_TUNABLES="$TUNABLES" HOME=/tmp PATH=/usr/bin:/bin \
+exec env -i $WORKER_ENV HOME=/tmp PATH=/usr/bin:/bin \
   "$PYTHON" -I -c "$LAUNCH" /opt/kit /opt/kit/probes.py /tmp "$TASKS"
 """
 
@@ -230,8 +238,8 @@ def layer_command(
             "--proc", "/proc", "--dev", "/dev",
             "--size", str(limits.tmpfs_mib << 20), "--tmpfs", "/tmp",
             "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/tmp", "--hostname", "sandbox",
-            "--clearenv", "--setenv", "OMP_NUM_THREADS", "1", "--setenv", "HOME", "/tmp",
-            "--setenv", "GLIBC_TUNABLES", MALLOC_TUNABLES,
+            "--clearenv", *[arg for k, v in WORKER_ENV.items() for arg in ("--setenv", k, v)],
+            "--setenv", "HOME", "/tmp",
             "--setenv", "PATH", "/usr/bin:/bin",
             python, "-I", "-c", LAUNCH, "/opt/kit", "/opt/kit/probes.py", "/tmp", tasks,
         ]
@@ -248,9 +256,9 @@ def layer_command(
             "PYTHON": python,
             "LAUNCH": LAUNCH,
             "TASKS": tasks,
-            "TUNABLES": MALLOC_TUNABLES,
+            "WORKER_ENV": " ".join(_assignments(WORKER_ENV)),
         }
-        assignments = [f"{k}={v}" for k, v in env_setup.items()]
+        assignments = _assignments(env_setup)
         command = _drop_to_nobody() + [
             "env", "-i", "PATH=/usr/bin:/bin", *assignments,
             unshare, "--user", "--map-root-user", "--mount", "--pid", "--fork", "--net",
@@ -263,11 +271,9 @@ def layer_command(
         if not _is_root():
             raise SandboxError("the uid drop needs root; run as root or use another layer")
         os.chown(workroot, NOBODY, NOBODY)
-        return ["env", "-i", "OMP_NUM_THREADS=1", f"GLIBC_TUNABLES={MALLOC_TUNABLES}", "HOME=/tmp",
-                *_drop_to_nobody(), *launch], workroot
+        return ["env", "-i", *_assignments(WORKER_ENV), "HOME=/tmp", *_drop_to_nobody(), *launch], workroot
     if layer == "none":
-        return ["env", "-i", "OMP_NUM_THREADS=1", f"GLIBC_TUNABLES={MALLOC_TUNABLES}", f"HOME={workroot}",
-                *launch], workroot
+        return ["env", "-i", *_assignments(WORKER_ENV), f"HOME={workroot}", *launch], workroot
     raise SandboxError(f"unknown sandbox layer {layer!r}")
 
 

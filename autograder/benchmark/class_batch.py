@@ -101,12 +101,11 @@ def measure(assignment: Assignment, samples: Path, size: int, jobs: int | None =
     with tempfile.TemporaryDirectory(prefix="class-") as scratch:
         kinds = write_class(samples, size, Path(scratch))
         batch = discover([Path(scratch)], assignment, keep_files=False)
-        graded: list[str] = []
         peaks: list[float] = []
         resident: list[float] = []
         started = time.perf_counter()
         grade_parallel(assignment, batch, GradingOptions(layer=layer),
-                       lambda result: graded.append(result["submission"]), jobs, peaks, resident=resident)
+                       lambda result: None, jobs, peaks, resident=resident)
         seconds = time.perf_counter() - started
     tenth = max(1, len(resident) // 10)
     return ClassFigures(kinds, jobs, seconds, statistics.median(resident[:tenth] or [0.0]),

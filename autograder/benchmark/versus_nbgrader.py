@@ -11,16 +11,14 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import nbformat
 from rich.table import Table
 
-from .latency import kit_command
+from .latency import kit_command, timed
 
 
 class NbgraderMissing(RuntimeError):
@@ -73,16 +71,6 @@ def _mixed_class(course: Path, name: str, notebook: str, students: int) -> None:
         hand_in(course, f"student{number:03d}", name, notebook, content)
 
 
-def _run(command: list[str], cwd: Path, env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=3600)
-    elapsed = time.perf_counter() - started
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command[:3])} failed ({done.returncode}): "
-                           f"{(done.stderr or done.stdout)[-2000:]}")
-    return elapsed
-
-
 def measure(name: str, notebook: str, students: int = 20, jobs: int | None = None) -> VersusFigures:
     """Release ``name`` through nbgrader, hand in ``students`` notebooks, and time nbgrader's
     autograde and the kit's on two copies of that course."""
@@ -92,15 +80,15 @@ def measure(name: str, notebook: str, students: int = 20, jobs: int | None = Non
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
     with tempfile.TemporaryDirectory(prefix="versus-nbgrader-") as scratch:
         course = Path(scratch) / "course"
-        _run([*kit_command(), "nbgrader", "release", name, str(course)], Path.cwd(), env)
-        _run([str(bin_dir / "nbgrader"), "generate_assignment", name], course, env)
+        timed([*kit_command(), "nbgrader", "release", name, str(course)], env, Path.cwd())
+        timed([str(bin_dir / "nbgrader"), "generate_assignment", name], env, course)
         _mixed_class(course, name, notebook, students)
         theirs, ours = Path(scratch) / "nbgrader", Path(scratch) / "kit"
         shutil.copytree(course, theirs)
         shutil.copytree(course, ours)
-        nbgrader_seconds = _run([str(bin_dir / "nbgrader"), "autograde", name], theirs, env)
-        kit_seconds = _run([*kit_command(), "nbgrader", "autograde", name, str(ours),
-                            "--jobs", str(jobs or os.cpu_count() or 1)], Path.cwd(), env)
+        nbgrader_seconds = timed([str(bin_dir / "nbgrader"), "autograde", name], env, theirs)
+        kit_seconds = timed([*kit_command(), "nbgrader", "autograde", name, str(ours),
+                            "--jobs", str(jobs or os.cpu_count() or 1)], env, Path.cwd())
     return VersusFigures(students, kit_seconds, nbgrader_seconds)
 
 
