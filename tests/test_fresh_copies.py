@@ -70,3 +70,68 @@ def test_a_thread_a_check_started_does_not_run_into_the_next(sandbox):
             return threading.active_count()
     """, calls=1)
     assert values == [[2], [2], [2]]  # each check's copy is new: one thread of its own
+
+
+@pytest.mark.parametrize("source", [
+    "import itertools\ncounter = itertools.count()\ndef f():\n    return next(counter)\n",  # C state
+    "def _gen():\n    n = 0\n    while True:\n        n += 1\n        yield n\nticks = _gen()\n"
+    "def f():\n    return next(ticks)\n",  # a generator's frame
+    "import random\nrng = random.Random(1)\ndef f():\n    return rng.random()\n",  # its own generators
+    "import numpy\nrng = numpy.random.default_rng(1)\ndef f():\n    return float(rng.random())\n",
+    "import numpy\nrng = numpy.random.RandomState(1)\ndef f():\n    return float(rng.rand())\n",
+    "import torch\ng = torch.Generator().manual_seed(1)\n"
+    "def f():\n    return float(torch.rand(1, generator=g))\n",
+    # numpy's global generator, drawn from while loading: a draw moves only its position
+    "import numpy\nnumpy.random.rand()\ndef f():\n    return float(numpy.random.rand())\n",
+])
+def test_state_out_of_the_walks_sight_never_reaches_the_next_check(sandbox, source):
+    values = checks(sandbox, source)
+    assert values[0] == values[1] == values[2]
+    assert values[0][0] != values[0][1]
+
+
+def pids(sandbox: Sandbox, source: str) -> set[object]:
+    """The processes that served three checks of ``f`` (each returns its pid)."""
+    return {pid for check in checks(sandbox, source, calls=1) for pid in check}
+
+
+@pytest.mark.parametrize("draw", ["random.random()", "numpy.random.rand()", "torch.rand(1)"])
+def test_a_copy_whose_only_change_is_a_draw_is_reused_with_its_generators_back(sandbox, draw):
+    assert len(pids(sandbox, f"""
+        import os, random, numpy, torch
+        def f():
+            {draw}
+            return os.getpid()
+    """)) == 1
+
+
+def test_building_a_torch_optimizer_costs_no_new_copy(sandbox):
+    """torch hooks a subclass's ``step`` the first time one is built; a fresh copy would
+    hook it again, so the copy gets its loaded ``step`` back and is reused."""
+    assert len(pids(sandbox, """
+        import os, torch
+        class Descent(torch.optim.Optimizer):
+            def __init__(self, params, lr=0.1):
+                super().__init__(params, {"lr": lr})
+            def step(self, closure=None):
+                for group in self.param_groups:
+                    for p in group["params"]:
+                        p.data -= group["lr"] * p.grad
+        class Slower(Descent):
+            pass
+        def f():
+            for kind in (Descent, Slower):
+                p = torch.ones(2, requires_grad=True)
+                p.grad = torch.ones(2)
+                kind([p]).step()
+            return os.getpid()
+    """)) == 1
+
+
+def test_ids_are_numbered_in_each_check_as_in_a_fresh_copy(sandbox):
+    values = checks(sandbox, """
+        def f():
+            return id(object.__new__(type("Fresh", (), {})))
+    """, calls=2)
+    assert values[0] == values[1] == values[2]
+    assert values[0][0] != values[0][1]

@@ -17,7 +17,6 @@ import gc
 import importlib.util
 import itertools
 import os
-import random
 import resource
 import signal
 import stat
@@ -209,11 +208,7 @@ class Zygote:
         self.probes, self.namespace, self.student_dir = probes, namespace, student_dir
         self.copy: tuple[int, Channel] | None = None
         # The loaded state: a copy still holding exactly this serves the next check too.
-        # Python reseeds its own generator in every forked child (random.py's at-fork hook):
-        # each copy gets this state back, so code that draws from it unseeded draws the same.
-        self.random_state = random.getstate()
-        self.own = task_state.student_modules(namespace, student_dir)
-        self.loaded_state = task_state.fingerprint(namespace, self.own)
+        self.loaded = task_state.capture(namespace, student_dir)
         # What is loaded now is never collected in a copy: the collector would otherwise walk
         # (and so write to, and copy) every page of it in each copy.
         gc.freeze()
@@ -245,9 +240,11 @@ class Zygote:
                 for fd in (3, 4):  # the worker's channel is the zygote's alone
                     os.close(fd)
                 os.setpgid(0, 0)
-                random.setstate(self.random_state)
+                # Python reseeds its own generator in every forked child (random.py's at-fork
+                # hook): each copy gets the loaded state back, so unseeded draws are the same.
+                task_state.restore(self.loaded)
                 _serve_probes(self.probes, self.namespace, Channel(to_copy_r, from_copy_w), self.student_dir,
-                              self.own)
+                              self.loaded)
             except BaseException:
                 traceback.print_exc()
             finally:
@@ -261,11 +258,11 @@ class Zygote:
         it (see ``task_state``), else discard it, so the check's first call gets a new one."""
         if self.copy is None:
             return
-        if self.loaded_state is not None:
+        if self.loaded.digest is not None:
             try:
                 self.copy[1].send({"op": "state"})
                 answer, _ = self.copy[1].receive(timeout=STATE_SECONDS)
-                if answer.get("state") == self.loaded_state and answer.get("alone") is True:
+                if answer.get("state") == self.loaded.digest and answer.get("alone") is True:
                     return
             except (EOFError, OSError, ProtocolError, TimeoutError):
                 pass
@@ -303,7 +300,8 @@ class Zygote:
                     return status
 
 
-def _serve_probes(probes: Any, namespace: dict, channel: Channel, student_dir: str, own: set[str]) -> None:
+def _serve_probes(probes: Any, namespace: dict, channel: Channel, student_dir: str,
+                  loaded: task_state.LoadedState) -> None:
     """In a copy of the loaded task: answer probe calls until the zygote closes the channel."""
     while True:
         try:
@@ -311,7 +309,8 @@ def _serve_probes(probes: Any, namespace: dict, channel: Channel, student_dir: s
         except (EOFError, ProtocolError):
             return
         if request.get("op") == "state":  # is this copy still as loaded? (Zygote.refresh)
-            channel.send({"state": task_state.fingerprint(namespace, own),
+            task_state.restore(loaded)
+            channel.send({"state": task_state.fingerprint(namespace, loaded.own),
                           "alone": task_state.alone()})
             continue
         answer = _run_probe(probes, namespace, request, student_dir)
