@@ -298,6 +298,12 @@ def test_summary_counts_mistakes_and_links_submissions(tmp_path: Path) -> None:
     }]
 
 
+def test_a_summary_of_one_submission_draws_no_distribution(tmp_path: Path) -> None:
+    summary.render_summary([make_result("alice")], tmp_path)
+    page = (tmp_path / "summary.html").read_text(encoding="utf-8")
+    assert "1 submission" in page and not PNG_URI.findall(page)
+
+
 def test_summary_mentions_slowest_problems_and_layers(tmp_path: Path) -> None:
     summary.render_summary(summary_results(), tmp_path)
     page = (tmp_path / "summary.html").read_text(encoding="utf-8")

@@ -179,8 +179,9 @@ def plot_series(series: Mapping[str, Any]) -> str | None:
 
 
 def plot_histogram(scores: list[float], max_score: float) -> str | None:
-    """The class's score distribution as a PNG data URI."""
-    if not scores:
+    """The class's score distribution as a PNG data URI; none for fewer than two scores (a
+    distribution of one is that one score, which the summary's table shows)."""
+    if len(scores) < 2:
         return None
     figure, axes = _new_figure()
     top = max(max_score, max(scores), 1.0)

@@ -34,7 +34,7 @@ from .loader import load_module, run_notebook, short_traceback
 from .probing import Missing
 from .protocol import ProtocolError, encode
 from .status import LoadStatus, ProbeStatus, WorkerStatus
-from .torch_startup import skip_compiler_import
+from .torch_startup import defer_compiler_import, skip_compiler_import
 
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
@@ -686,6 +686,7 @@ def main(argv: list[str]) -> None:
 
     torch.set_num_threads(1)  # before any op: a fork after threaded OpenMP work can deadlock
     skip_compiler_import()  # a second of start-up (and of every cold task) saved
+    defer_compiler_import()  # and another: torch's own optimizers' step
     probes = _load_probes(probes_path)
     started = time.monotonic()
     if hasattr(probes, "warm_up"):
