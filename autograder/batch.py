@@ -7,6 +7,7 @@ sandboxed child.
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from collections.abc import Callable
@@ -159,6 +160,8 @@ def forget_suite_modules(files: list[Path]) -> None:
     assignment, and would reuse one it finds there: a second assignment graded in the same
     process would run the first one's checks."""
     paths = {str(path.resolve()) for path in files}
+    names = {path.name for path in files}  # resolving every module's file would cost 0.1 s
     for name, module in list(sys.modules.items()):
-        if str(Path(getattr(module, "__file__", None) or "").resolve()) in paths:
+        file = getattr(module, "__file__", None)
+        if isinstance(file, str) and os.path.basename(file) in names and str(Path(file).resolve()) in paths:
             del sys.modules[name]

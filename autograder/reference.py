@@ -13,6 +13,7 @@ import builtins
 import contextlib
 import copy
 import dataclasses
+import functools
 import hashlib
 import sys
 import time
@@ -35,12 +36,18 @@ SECONDS = {"computed": 0.0, "read": 0.0}  # this process's time in reference run
 
 def trusted_probes(path: Path) -> ModuleType:
     """The probes file at ``path``, loaded once per process for the trusted side."""
-    path = Path(path).resolve()
-    name = f"_trusted_probes_{hashlib.sha256(str(path).encode()).hexdigest()[:12]}"
+    path, name = _trusted_name(Path(path))
     if name not in sys.modules:
         module = import_file(path, name)
         module.SANDBOXED = False  # type: ignore[attr-defined]
     return sys.modules[name]
+
+
+@functools.cache
+def _trusted_name(path: Path) -> tuple[Path, str]:
+    """The probes file's real path and its module's name (asked for on every reference run)."""
+    path = path.resolve()
+    return path, f"_trusted_probes_{hashlib.sha256(str(path).encode()).hexdigest()[:12]}"
 
 
 def _fingerprint(value: Any) -> Any:
