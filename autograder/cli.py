@@ -19,19 +19,24 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import assignment as assignments
-from . import output
 from .batch import GradingError, GradingOptions, grade_batch
 from .jobs import grade_parallel
 from .progress import ProgressLog
-from .report.rendering import prepare as prepare_reports
-from .report.summary import render_summary
-from .report.terminal import render_check_report
 from .resume import kept_result, submission_fingerprint, suite_fingerprint
 from .sandbox import LAYERS, Sandbox, SandboxError
 from .submission import discover
 
 console = Console(stderr=True, soft_wrap=True)  # a log line is never cut in two
 MAX_NAMED = 50  # submissions named in one line of a batch's verdict; grades.csv has them all
+# The report modules (Jinja2, markdown-it, matplotlib) are imported where reports are written,
+# not at start-up: a grading job forked before them starts a tenth of a second sooner.
+
+
+def _prepare_reports() -> None:
+    """Import and prepare what writing reports needs (run while the jobs grade)."""
+    from .report.rendering import prepare
+
+    prepare()
 
 
 def _named(name: str) -> assignments.Assignment:
@@ -238,6 +243,8 @@ def check_command(directory: Path, assignment_name: str | None, layer: str | Non
         raise click.ClickException(str(exc)) from None
     finally:
         sandbox.shutdown()
+    from .report.terminal import render_check_report
+
     for result in results:
         click.echo(render_check_report(result))
 
@@ -323,6 +330,9 @@ def _unpack_downloads(paths: tuple[Path, ...], assignment_name: str | None, clea
 def _grade(paths: tuple[Path, ...], identities: dict[Path, dict[str, Any]], out: Path,
            assignment_name: str | None, layer: str | None, cold: bool, reveal: bool, public_only: bool,
            jobs: int, fail_under: float | None, resume: bool, scheduler: str | None = None) -> None:
+    from . import output
+    from .report.summary import render_summary
+
     spec = _assignment_for(list(paths), assignment_name)
     if not spec.has_hidden_suite and not public_only:
         console.print(f"{spec.name}: no hidden checks here (a released bundle): grading the public "
@@ -377,7 +387,7 @@ def _grade(paths: tuple[Path, ...], identities: dict[Path, dict[str, Any]], out:
                     log.advance()
 
             if scheduler is None:
-                grade_parallel(spec, submissions, options, on_result, jobs, while_starting=prepare_reports)
+                grade_parallel(spec, submissions, options, on_result, jobs, while_starting=_prepare_reports)
             else:
                 _cluster_grader()(spec, submissions, options, on_result, scheduler)
     except GradingError as exc:
@@ -455,6 +465,8 @@ def _print_table(results: list[dict[str, Any]]) -> None:
 def merge_manual(out: Path, scores_csv: Path, task: str | None) -> None:
     """Merge hand-given scores of the tasks graded by hand into OUT (CSV columns: submission,
     score, and optionally task and comment)."""
+    from . import output
+
     try:
         problems = output.apply_manual_scores(out, scores_csv, task)
     except (UnicodeDecodeError, csv.Error) as exc:
@@ -472,6 +484,9 @@ def merge_manual(out: Path, scores_csv: Path, task: str | None) -> None:
 def summarize(out: Path) -> None:
     """Write OUT's summary.html, grades.csv and mistakes.csv again from its result.json files
     (after a batch was killed before it could, say)."""
+    from . import output
+    from .report.summary import render_summary
+
     problems: list[str] = []
     results = output.load_results(out, problems)
     for problem in problems:
@@ -681,6 +696,7 @@ to_option = click.option("--to", "target", type=click.Path(dir_okay=False, path_
 
 def _write_gradebook(lms: str, out: Path, roster: Path, target: Path | None, build: Any) -> None:
     """Read OUT's results and the roster, write the import CSV, list what did not match."""
+    from . import output
     from .lms.gradebook import read_roster
 
     problems: list[str] = []
