@@ -1,8 +1,10 @@
-"""Grade a batch of submissions in one pytest session, in this process.
+"""Grade a batch of submissions in pytest sessions, in this process, with one sandbox.
 
-The suite is collected once, every check is parametrised over the submissions, and items run
-submission by submission, task by task, so each task's code is loaded once in its own
-sandboxed child.
+In each session the suite is collected once, every check is parametrised over the session's
+submissions, and items run submission by submission, task by task, so each task's code is
+loaded once in its own sandboxed child. A session takes at most ``SESSION_SUBMISSIONS``: pytest
+holds an item per check and submission, so a grading process's memory stays the same however
+large the class.
 """
 
 from __future__ import annotations
@@ -50,6 +52,9 @@ def suite_files(assignment: Assignment, suites: tuple[str, ...]) -> list[Path]:
     return files
 
 
+SESSION_SUBMISSIONS = 50
+
+
 class GradingError(Exception):
     """The grader itself could not run (not a problem with a submission)."""
 
@@ -61,7 +66,8 @@ def grade_batch(
     on_result: Callable[[dict[str, Any]], None],
     sandbox: Sandbox | None = None,
 ) -> None:
-    """Grade every submission, calling ``on_result`` with each result as soon as it is ready.
+    """Grade every submission, calling ``on_result`` with each result as soon as it is ready;
+    a problem with the suite or the sandbox (not with a submission) raises ``GradingError``.
 
     ``sandbox``: one already started, which the caller keeps (a cluster worker reuses its
     warm sandbox across batches); by default the batch starts its own and stops it."""
@@ -102,6 +108,31 @@ def grade_batch(
                                     f"building its result: {describe_error(exc)}")
         report(sub, result)
 
+    try:
+        # An empty batch still reads the suite: its problems are the grader's to report.
+        for first in range(0, max(len(submissions), 1), SESSION_SUBMISSIONS):
+            share = submissions[first:first + SESSION_SUBMISSIONS]
+            code, plugin = _session(assignment, files, share, sandbox, started, done)
+            if started.error:
+                raise GradingError(started.error)
+            if plugin.collection_errors:
+                raise GradingError("the check suite could not be collected:\n"
+                                   + "\n".join(plugin.collection_errors))
+            if code == pytest.ExitCode.USAGE_ERROR:
+                raise GradingError("pytest refused the check suite (exit code 4): see the message above")
+            for index, sub in enumerate(share):  # no check reached it: it still gets a result
+                if sub.name not in reported:
+                    reason = "; ".join(plugin.failures.get(index, [])) or (
+                        f"the grading session ended before it (pytest exit code {int(code)})")
+                    report(sub, failure_result(result_skeleton(assignment, sub.name, sandbox), reason))
+    finally:
+        if owned:
+            sandbox.shutdown()
+
+
+def _session(assignment: Assignment, files: list[Path], submissions: list[Submission], sandbox: Sandbox,
+             started: _SandboxStarted, done: Callable[..., None]) -> tuple[int, GradingPlugin]:
+    """One pytest session over ``submissions``: its exit code and its plugin's record."""
     plugin = GradingPlugin(assignment, submissions, sandbox, done)
     try:
         with tempfile.TemporaryDirectory() as scratch:
@@ -121,19 +152,7 @@ def grade_batch(
                 code = pytest.main(args, plugins=[started, plugin])
     finally:
         forget_suite_modules(files)
-        if owned:
-            sandbox.shutdown()
-    if started.error:
-        raise GradingError(started.error)
-    if plugin.collection_errors:
-        raise GradingError("the check suite could not be collected:\n" + "\n".join(plugin.collection_errors))
-    if code == pytest.ExitCode.USAGE_ERROR:
-        raise GradingError("pytest refused the check suite (exit code 4): see the message above")
-    for index, sub in enumerate(submissions):  # no check reached it: it still gets a result
-        if sub.name not in reported:
-            reason = "; ".join(plugin.failures.get(index, [])) or (
-                f"the grading session ended before it (pytest exit code {int(code)})")
-            report(sub, failure_result(result_skeleton(assignment, sub.name, sandbox), reason))
+    return code, plugin
 
 
 class _SandboxStarted:

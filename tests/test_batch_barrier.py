@@ -203,6 +203,26 @@ def test_an_error_after_judging_one_submission_is_its_result_only(tmp_path, monk
     assert all(c["status"] == "passed" for c in results["third"]["checks"])
 
 
+def test_a_batch_larger_than_a_session_is_graded_whole_in_sessions(tmp_path, monkeypatch):
+    """A grading process runs its share in sessions of ``SESSION_SUBMISSIONS`` (its memory
+    then does not grow with the class): every submission still gets its own result, in order,
+    and a broken one in a later session costs only itself."""
+    names = ["a", "b", "c", "d", "e"]
+    for name in names:
+        shutil.copytree(REFERENCE, tmp_path / name)
+    (tmp_path / "d" / "deep_net.py").write_text("def broken(:\n")
+    monkeypatch.setattr(batch, "SESSION_SUBMISSIONS", 2)
+    sessions = []
+    real_session = batch._session
+    monkeypatch.setattr(batch, "_session", lambda *args: sessions.append(args[2]) or real_session(*args))
+    results: list[dict] = []
+    grade_batch(HW1, discover([tmp_path], HW1), PUBLIC, results.append)
+    assert [[s.name for s in share] for share in sessions] == [["a", "b"], ["c", "d"], ["e"]]
+    assert [validate(r)["submission"] for r in results] == names
+    scores = {r["submission"]: next(t["score"] for t in r["tasks"] if t["id"] == "deep_net") for r in results}
+    assert scores["d"] == 0 and all(scores[n] == scores["a"] > 0 for n in "abce")
+
+
 def test_a_failing_fixture_is_a_flagged_error_not_a_crash(tmp_path, monkeypatch):
     shutil.copytree(REFERENCE, tmp_path / "only")
 
