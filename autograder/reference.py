@@ -29,7 +29,8 @@ from .cache import DiskCache
 from .checks import import_file
 
 _RUNS: dict[str, Any] = {}
-MAX_RUNS = 4096  # kept in memory, oldest dropped first: inputs drawn per submission never repeat
+MAX_RUNS = 1024  # kept in memory, least recently used dropped first: inputs drawn per
+# submission never repeat, while the runs every submission shares are used again each time
 _DISK: DiskCache | None = None  # the graded assignment's cache of runs, while one is graded
 SECONDS = {"computed": 0.0, "read": 0.0}  # this process's time in reference runs (the benchmark's)
 
@@ -71,7 +72,9 @@ def run_probe(probes: ModuleType, probe: str, namespace: Mapping[str, Any], **ar
     next process grading it does not compute it again.
     """
     key = repr((id(probes), probe, sorted((k, id(v)) for k, v in namespace.items()), _fingerprint(args)))
-    if key not in _RUNS:
+    if key in _RUNS:
+        _RUNS[key] = _RUNS.pop(key)  # the most recently used, so dropped last
+    else:
         started = time.perf_counter()
         stored = _stored_name(probes, probe, namespace, args)
         cached = _DISK.get(stored) if _DISK is not None and stored is not None else None

@@ -181,3 +181,18 @@ def test_a_run_that_raises_raises_the_same_from_the_cache(course):
 
 def refuse(values: np.ndarray, factor: float) -> np.ndarray:
     raise TypeError("can't multiply these")
+
+
+def test_the_runs_kept_in_memory_drop_the_least_recently_used(monkeypatch):
+    """Runs every submission shares stay in memory however many inputs drawn per submission
+    pass through; those are dropped first."""
+    computed: list[int] = []
+    probes = ModuleType("counting_probes")
+    probes.__file__ = __file__
+    probes.PROBES = {"double": lambda namespace, x: computed.append(x) or 2 * x}
+    monkeypatch.setattr(reference, "MAX_RUNS", 2)
+    reference._RUNS.clear()
+    for x in (1, 2, 1, 3, 1, 2):  # 1 is shared; 2 and 3 are drawn per submission
+        assert reference.run_probe(probes, "double", {}, x=x) == 2 * x
+    assert computed == [1, 2, 3, 2]  # 1 was never computed again; 2 was dropped for 3
+    reference._RUNS.clear()
