@@ -114,15 +114,17 @@ def _optimizer_classes(namespace: dict, own: set[str]) -> list[type]:
     """The ``torch.optim.Optimizer`` subclasses the submission defined, found from its modules."""
     import torch
 
-    roots = [value for module in own for value in vars(sys.modules.get(module) or types).values()]
-    roots += list(namespace.values())
+    real_id = getattr(builtins.id, "real_id", builtins.id)  # the task's numbering is the code's
+    modules = [sys.modules[name] for name in own if name in sys.modules]
+    candidates = [value for module in modules for value in vars(module).values()]
+    candidates += list(namespace.values())
     found: dict[int, type] = {}
-    while roots:
-        value = roots.pop()
+    while candidates:
+        value = candidates.pop()
         if (isinstance(value, type) and issubclass(value, torch.optim.Optimizer)
-                and value.__module__ in own and id(value) not in found):
-            found[id(value)] = value
-            roots.extend(type.__subclasses__(value))
+                and value.__module__ in own and real_id(value) not in found):
+            found[real_id(value)] = value
+            candidates.extend(type.__subclasses__(value))
     return list(found.values())
 
 
