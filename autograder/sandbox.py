@@ -44,14 +44,9 @@ NOBODY = 65534
 # entry per 2 MiB huge page instead of 512; a fresh copy per check costs about half as much.
 MALLOC_TUNABLES = "glibc.malloc.hugetlb=1"
 THP_SETTINGS = "/sys/kernel/mm/transparent_hugepage"  # read-only in the sandbox: malloc asks
-# The worker's whole environment, whatever the layer, with its HOME and PATH (the grader's may
-# hold secrets): one OpenMP thread, and the malloc above.
+# The worker's whole environment in every layer, besides the HOME (and PATH) the layer gives it;
+# nothing of the grader's, which may hold secrets: one OpenMP thread, and the malloc above.
 WORKER_ENV = {"OMP_NUM_THREADS": "1", "GLIBC_TUNABLES": MALLOC_TUNABLES}
-
-
-def _assignments(variables: dict[str, str]) -> list[str]:
-    """``NAME=value`` for ``env`` and the shell."""
-    return [f"{k}={v}" for k, v in variables.items()]
 # How long past a task's own limit the worker may take to answer (it kills the task at the
 # limit and replies at once); a worker that misses this is stopped or stuck, and replaced.
 WORKER_MARGIN_SECONDS = 5.0
@@ -92,6 +87,11 @@ cd /tmp
 exec env -i $WORKER_ENV HOME=/tmp PATH=/usr/bin:/bin \
   "$PYTHON" -I -c "$LAUNCH" /opt/kit /opt/kit/probes.py /tmp "$TASKS"
 """
+
+
+def _assignments(variables: dict[str, str]) -> list[str]:
+    """``NAME=value`` for ``env`` and the shell."""
+    return [f"{k}={v}" for k, v in variables.items()]
 
 
 class SandboxError(Exception):

@@ -64,6 +64,12 @@ class StableIds:
         self.numbers, self.next = dict(snapshot[0]), snapshot[1]
 
 
+def real_id() -> Any:
+    """The interpreter's own ``id`` (an object's address), for the kit's code in the task's
+    process: asking ``StableIds`` would hand out numbers the student's code then sees shifted."""
+    return getattr(builtins.id, "real_id", builtins.id)
+
+
 def seed_everything(seed: int) -> None:
     """Seed the generators student code may use without seeding them."""
     import random
@@ -79,7 +85,7 @@ def seed_everything(seed: int) -> None:
 def install(seed: int) -> None:
     """In the task's process, before its code loads: seeds, and ``id`` numbered in order."""
     seed_everything(seed)
-    builtins.id = StableIds(getattr(builtins.id, "real_id", builtins.id))
+    builtins.id = StableIds(real_id())
 
 
 def report(seed: int) -> dict[str, Any]:

@@ -42,7 +42,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from .determinism import StableIds
+from . import determinism
 
 MAX_OBJECTS = 50_000
 MAX_ARRAY_BYTES = 32 << 20
@@ -55,7 +55,7 @@ SEEN_THROUGH = (object, list, tuple, dict, set, frozenset, types.CellType, types
                 types.MethodType, types.SimpleNamespace, types.MappingProxyType, types.GenericAlias,
                 types.UnionType, property, staticmethod, classmethod, functools.partial,
                 type(functools.lru_cache(None)(len)), collections.deque, collections.OrderedDict,
-                collections.defaultdict, BaseException)
+                collections.defaultdict)
 _MISSING = object()
 
 
@@ -73,7 +73,7 @@ class LoadedState:
 def capture(namespace: dict, student_dir: str) -> LoadedState:
     """The loaded state of the task whose namespace is ``namespace``."""
     own = student_modules(namespace, student_dir)
-    stable_ids = builtins.id if isinstance(builtins.id, StableIds) else None
+    stable_ids = builtins.id if isinstance(builtins.id, determinism.StableIds) else None
     steps = {cls: vars(cls).get("step", _MISSING) for cls in _optimizer_classes(namespace, own)}
     for step in steps.values():  # torch's hook reads these with functools.wraps, and a
         for name in (*functools.WRAPPER_ASSIGNMENTS, "__dict__"):  # function makes some on
@@ -91,7 +91,7 @@ def restore(loaded: LoadedState) -> None:
     random.setstate(loaded.generators[0])
     numpy.random.set_state(loaded.generators[1])
     torch.set_rng_state(loaded.generators[2])
-    if loaded.ids is not None and isinstance(builtins.id, StableIds):
+    if loaded.ids is not None and isinstance(builtins.id, determinism.StableIds):
         builtins.id.restore(loaded.ids)
     for cls, step in loaded.steps.items():
         current = vars(cls).get("step", _MISSING)
@@ -114,7 +114,7 @@ def _optimizer_classes(namespace: dict, own: set[str]) -> list[type]:
     """The ``torch.optim.Optimizer`` subclasses the submission defined, found from its modules."""
     import torch
 
-    real_id = getattr(builtins.id, "real_id", builtins.id)  # the task's numbering is the code's
+    real_id = determinism.real_id()
     modules = [sys.modules[name] for name in own if name in sys.modules]
     candidates = [value for module in modules for value in vars(module).values()]
     candidates += list(namespace.values())
@@ -182,7 +182,7 @@ def fingerprint(namespace: dict, own: set[str]) -> str | None:
     import torch
 
     hasher = hashlib.sha256()
-    real_id = getattr(builtins.id, "real_id", builtins.id)  # the address, not the task's numbering
+    real_id = determinism.real_id()
     skipped = {real_id(vars(builtins)), real_id(builtins.id)}  # the kit's numbering is not the code's
     seen: set[int] = set()
     stack: list[Any] = [namespace]
