@@ -71,13 +71,26 @@ def _encode_value(value: Any, frames: list[bytes], depth: int = 0) -> Any:
 
 
 def _add_frame(array: np.ndarray, frames: list[bytes]) -> dict[str, Any]:
-    if array.dtype.name not in ALLOWED_DTYPES:
+    name = _dtype_name(array.dtype)
+    if name not in ALLOWED_DTYPES:
         raise ProtocolError(f"arrays of dtype {array.dtype} are not carried")
     if array.ndim > MAX_NDIM:
         raise ProtocolError("array has too many dimensions")
-    little = array.astype(array.dtype.newbyteorder("<"), order="C", copy=False)
-    frames.append(little.tobytes())
-    return {"__ndarray__": len(frames) - 1, "dtype": array.dtype.name, "shape": list(array.shape)}
+    if not _LITTLE.get(array.dtype, False):
+        array = array.astype(array.dtype.newbyteorder("<"), copy=False)
+    frames.append(array.tobytes())  # in C order, whatever the array's own layout
+    return {"__ndarray__": len(frames) - 1, "dtype": name, "shape": list(array.shape)}
+
+
+# numpy computes ``dtype.name`` in Python on every read: the allowed dtypes' names, and
+# whether they are stored little-endian, are looked up instead (a call sends many arrays).
+_NAMES = {dtype: dtype.name for name in ALLOWED_DTYPES
+          for dtype in (np.dtype(name), np.dtype(name).newbyteorder("<"), np.dtype(name).newbyteorder(">"))}
+_LITTLE = {dtype: dtype.byteorder in "<|" or dtype.byteorder == "=" and np.little_endian for dtype in _NAMES}
+
+
+def _dtype_name(dtype: np.dtype) -> str:
+    return _NAMES.get(dtype) or dtype.name
 
 
 def encode(message: dict[str, Any], blobs: dict[str, bytes] | None = None) -> bytes:
@@ -215,11 +228,15 @@ def _decode_array(value: dict, frames: list[bytes]) -> np.ndarray:
         raise ProtocolError("array shape missing or with too many dimensions")
     if not all(type(n) is int and 0 <= n <= MAX_FRAME_BYTES for n in shape):
         raise ProtocolError("array shape out of range")
-    dtype = np.dtype(dtype_name).newbyteorder("<")
+    dtype = _WIRE[dtype_name]
     frame = frames[index]
     if math.prod(shape) * dtype.itemsize != len(frame):
         raise ProtocolError("array frame length does not match its dtype and shape")
-    return np.frombuffer(frame, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
+    return np.frombuffer(frame, dtype=dtype).reshape(shape).astype(_NATIVE[dtype_name])
+
+
+_WIRE = {name: np.dtype(name).newbyteorder("<") for name in ALLOWED_DTYPES}  # as sent
+_NATIVE = {name: np.dtype(name) for name in ALLOWED_DTYPES}  # as used
 
 
 def write_message(

@@ -291,6 +291,8 @@ def _hash_state(hasher: Any, state: Any) -> None:
         for key in sorted(state, key=str):
             hasher.update(f"{key}:".encode())
             _hash_state(hasher, state[key])
+    elif isinstance(state, (tuple, list)) and all(type(item) in PRIMITIVES for item in state):
+        hasher.update(repr(state).encode())  # Python's generator: 625 numbers in one go
     elif isinstance(state, (tuple, list)):
         hasher.update(f"({len(state)}".encode())
         for item in state:

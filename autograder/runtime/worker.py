@@ -179,12 +179,12 @@ def _child_main(workdir: Path, entry: str, probes: Any, control: Channel, task: 
         except (EOFError, ProtocolError):
             zygote.discard()
             return
-        if request.get("fresh"):
-            zygote.refresh()
         control.send_raw(zygote.run(request))
 
 
-STATE_SECONDS = 2.0  # a copy that cannot say what state it is in is replaced
+# A copy's answer to a check's first call when the last check left state in it: the call
+# was not run, and a new copy must run it.
+STALE = encode({"stale": True})
 
 
 class Zygote:
@@ -194,10 +194,11 @@ class Zygote:
     ``id(p)``) would otherwise carry from one check into the next, and make a check's result
     depend on which checks ran before it (and, through ``id`` reuse, on the allocator). So
     this process, once the code has loaded, runs no student code again: it forks a copy
-    that serves the calls of one check, and the grader's ``fresh`` flag on the first call of
-    the next check discards that copy (and, as pid 1 of the task's namespace, everything the
-    copy started) before the next copy is forked. A copy costs a fork of a loaded process
-    (a few ms); files a check writes in the task's folder do stay for the next one.
+    that serves the calls of one check. The grader's ``fresh`` flag on the first call of the
+    next check has the copy compare its state with the loaded state: one that changed is
+    discarded (with, as pid 1 of the task's namespace, everything the copy started) and the
+    call runs in a new copy. A copy costs a fork of a loaded process (a few ms); files a
+    check writes in the task's folder do stay for the next one.
 
     Threads the student's code started while loading keep running here, in the zygote, so
     their effects can still reach later copies: nothing in a copy starts them again. A copy
@@ -214,7 +215,23 @@ class Zygote:
         gc.freeze()
 
     def run(self, request: dict[str, Any]) -> bytes:
-        """The copy's answer to ``request``, as bytes; a copy that died is described."""
+        """The copy's answer to ``request``, as bytes; a copy that died is described.
+
+        The first call of a check (the grader's ``fresh`` flag) keeps the current copy only
+        if nothing the last check did stayed in it (see ``task_state``): the copy checks that
+        itself before running the call, and answers ``STALE`` instead when it must be
+        replaced; the call then runs in a new copy."""
+        if request.get("fresh") and self.loaded.digest is None:
+            self.discard()  # state too large or out of sight to compare: always a new copy
+        if self.copy is None:
+            request = {**request, "fresh": False}  # a new copy is as loaded
+        answer = self._ask(request)
+        if answer == STALE:
+            self.discard()
+            answer = self._ask({**request, "fresh": False})
+        return answer
+
+    def _ask(self, request: dict[str, Any]) -> bytes:
         if self.copy is None:
             try:
                 self.copy = self._fork()
@@ -252,21 +269,6 @@ class Zygote:
         os.close(to_copy_r)
         os.close(from_copy_w)
         return pid, Channel(from_copy_r, to_copy_w)
-
-    def refresh(self) -> None:
-        """A new check begins: keep the current copy if nothing the last check did stayed in
-        it (see ``task_state``), else discard it, so the check's first call gets a new one."""
-        if self.copy is None:
-            return
-        if self.loaded.digest is not None:
-            try:
-                self.copy[1].send({"op": "state"})
-                answer, _ = self.copy[1].receive(timeout=STATE_SECONDS)
-                if answer.get("state") == self.loaded.digest and answer.get("alone") is True:
-                    return
-            except (EOFError, OSError, ProtocolError, TimeoutError):
-                pass
-        self.discard()
 
     def discard(self, wait: bool = False) -> int | None:
         """Kill the current copy and everything it started. With ``wait``, wait for it and
@@ -308,11 +310,11 @@ def _serve_probes(probes: Any, namespace: dict, channel: Channel, student_dir: s
             request, _ = channel.receive(timeout=None)
         except (EOFError, ProtocolError):
             return
-        if request.get("op") == "state":  # is this copy still as loaded? (Zygote.refresh)
+        if request.get("fresh"):  # a new check: is this copy still as loaded? (Zygote.run)
             task_state.restore(loaded)
-            channel.send({"state": task_state.fingerprint(namespace, loaded.own),
-                          "alone": task_state.alone()})
-            continue
+            if task_state.fingerprint(namespace, loaded.own) != loaded.digest or not task_state.alone():
+                channel.send_raw(STALE)
+                continue
         answer = _run_probe(probes, namespace, request, student_dir)
         try:
             channel.send(answer)
