@@ -29,8 +29,8 @@ from .cache import DiskCache
 from .checks import import_file
 
 _RUNS: dict[str, Any] = {}
-MAX_RUNS = 1024  # kept in memory, least recently used dropped first: inputs drawn per
-# submission never repeat, while the runs every submission shares are used again each time
+MAX_RUNS = 1024  # kept in memory (for one session), least recently used dropped first: inputs
+# drawn per submission never repeat, while the runs every submission shares are used again
 _DISK: DiskCache | None = None  # the graded assignment's cache of runs, while one is graded
 SECONDS = {"computed": 0.0, "read": 0.0}  # this process's time in reference runs (the benchmark's)
 
@@ -116,13 +116,19 @@ class Raised:
 
 @contextlib.contextmanager
 def cache_runs(assignment: Assignment) -> Iterator[None]:
-    """Keep the reference's probe runs on disk while ``assignment`` is graded (see cache.py)."""
+    """Keep the reference's probe runs on disk while ``assignment`` is graded (see cache.py),
+    and in memory for one grading session only. Each session imports the reference again, so
+    runs kept under the ids of the last session's objects would never be found again (they
+    only held memory), or worse, be found under a new object that happens to get a dead one's
+    id. The runs every submission shares come back from disk."""
     global _DISK
     previous, _DISK = _DISK, DiskCache("reference-runs", assignment)
+    _RUNS.clear()
     try:
         yield
     finally:
         _DISK = previous
+        _RUNS.clear()
 
 
 def _stored_name(probes: ModuleType, probe: str, namespace: Mapping[str, Any], args: Any) -> str | None:

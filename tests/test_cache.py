@@ -196,3 +196,20 @@ def test_the_runs_kept_in_memory_drop_the_least_recently_used(monkeypatch):
         assert reference.run_probe(probes, "double", {}, x=x) == 2 * x
     assert computed == [1, 2, 3, 2]  # 1 was never computed again; 2 was dropped for 3
     reference._RUNS.clear()
+
+
+def test_a_session_keeps_its_runs_in_memory_and_no_longer(course, monkeypatch):
+    """Runs made while one session grades are found again in that session; once it ends they
+    are dropped from memory (the next session imports the reference again, so they could only
+    hold memory), and the next session reads the shared ones back from disk."""
+    computed: list[int] = []
+    probes = ModuleType("counting_probes")
+    probes.__file__ = __file__
+    probes.PROBES = {"double": lambda namespace, x: computed.append(x) or 2 * x}
+    for _ in range(2):
+        with reference.cache_runs(course):
+            assert reference.run_probe(probes, "double", {}, x=np.float64(1.5)) == 3.0
+            assert reference.run_probe(probes, "double", {}, x=np.float64(1.5)) == 3.0
+            assert reference._RUNS
+        assert not reference._RUNS
+    assert computed == [1.5]  # once: the second session read it from disk
