@@ -11,6 +11,8 @@ import math
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -221,6 +223,44 @@ def test_a_batch_larger_than_a_session_is_graded_whole_in_sessions(tmp_path, mon
     assert [validate(r)["submission"] for r in results] == names
     scores = {r["submission"]: next(t["score"] for t in r["tasks"] if t["id"] == "deep_net") for r in results}
     assert scores["d"] == 0 and all(scores[n] == scores["a"] > 0 for n in "abce")
+
+
+INSTALLED_PLUGIN = """
+def pytest_collection_modifyitems(items):
+    items.clear()  # as a plugin that selects, reorders or skips tests could
+"""
+GRADE_REFERENCE = """
+import sys
+from pathlib import Path
+from autograder import assignment
+from autograder.batch import GradingOptions, grade_batch
+from autograder.submission import discover
+hw1 = assignment.load("hw1", Path(sys.argv[1]))
+results = []
+grade_batch(hw1, discover([Path(sys.argv[2])], hw1), GradingOptions(suites=("public",)), results.append)
+print(len(results[0]["checks"]), "plugin loaded:", "installed_plugin" in sys.modules)
+"""
+
+
+def test_an_installed_pytest_plugin_has_no_say_in_a_grading_session(tmp_path):
+    """pytest loads every installed plugin by default; one that drops or reorders tests must
+    not change what a grading session runs."""
+    site = tmp_path / "site"
+    (site / "installed_plugin-1.0.dist-info").mkdir(parents=True)
+    (site / "installed_plugin-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: installed-plugin\nVersion: 1.0\n")
+    (site / "installed_plugin-1.0.dist-info" / "entry_points.txt").write_text(
+        "[pytest11]\ninstalled = installed_plugin\n")
+    (site / "installed_plugin.py").write_text(INSTALLED_PLUGIN)
+    submissions = tmp_path / "submissions"
+    shutil.copytree(REFERENCE, submissions / "reference")
+    path = os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path}
+    found = subprocess.run([sys.executable, "-c", GRADE_REFERENCE, str(COURSE), str(submissions)],
+                           env=env, capture_output=True, text=True, timeout=300)
+    assert found.returncode == 0, found.stderr[-2000:]
+    count, _, loaded = found.stdout.strip().partition(" plugin loaded: ")
+    assert int(count) > 0 and loaded == "False"
 
 
 def test_a_failing_fixture_is_a_flagged_error_not_a_crash(tmp_path, monkeypatch):
