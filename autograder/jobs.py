@@ -162,27 +162,32 @@ def grade_parallel(
     if while_starting is not None and submissions:
         preparing = threading.Thread(target=_when_idle, args=(while_starting,), daemon=True)
         preparing.start()
-    while running:
-        # Wakes at once when a job sends or ends, to hand on results as they come.
-        wait([j.channel for j in running] + [j.process.sentinel for j in running], timeout=0.5)
-        for job in list(running):
-            if read(job) and job.process.is_alive():
-                if time.monotonic() - job.progress > stall_seconds:
-                    job.stalled = True
-                    job.process.kill()
-                continue
+    try:
+        while running:
+            # Wakes at once when a job sends or ends, to hand on results as they come.
+            wait([j.channel for j in running] + [j.process.sentinel for j in running], timeout=0.5)
+            for job in list(running):
+                if read(job) and job.process.is_alive():
+                    if time.monotonic() - job.progress > stall_seconds:
+                        job.stalled = True
+                        job.process.kill()
+                    continue
+                job.process.join()
+                read(job)
+                job.channel.close()
+                running.remove(job)
+                left = [name for name in job.names if name in pending]
+                if left and not errors:
+                    fail(left[0], f"it gave no result in {stall_seconds:g} s, so its grading process "
+                                  "was ended" if job.stalled else
+                                  f"its grading process ended (exit code {job.process.exitcode}) "
+                                  "while grading it")
+                    if left[1:]:
+                        start([pending[name] for name in left[1:]])
+    finally:  # stopped (SIGTERM, Ctrl-C) or failed: no job outlives the batch, whose
+        for job in running:  # command may end without running exit handlers (``cli.run``)
+            job.process.kill()
             job.process.join()
-            read(job)
-            job.channel.close()
-            running.remove(job)
-            left = [name for name in job.names if name in pending]
-            if left and not errors:
-                fail(left[0], f"it gave no result in {stall_seconds:g} s, so its grading process "
-                              "was ended" if job.stalled else
-                              f"its grading process ended (exit code {job.process.exitcode}) "
-                              "while grading it")
-                if left[1:]:
-                    start([pending[name] for name in left[1:]])
     if preparing is not None:
         preparing.join()
     for name in list(pending):

@@ -6,6 +6,7 @@ and what a student wrote is parsed only within caps."""
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import math
 import os
@@ -382,9 +383,27 @@ def test_a_job_that_gives_no_result_in_time_is_ended(tmp_path):
     assert time.monotonic() - started < 60
 
 
+def descendants(pid: int) -> list[tuple[int, str]]:
+    """Every process ``pid`` started, and each one's command line."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            with contextlib.suppress(OSError):
+                found.append((int(child), Path(f"/proc/{child}/cmdline").read_text()))
+                found += descendants(int(child))
+    return found
+
+
+def alive(pid: int, command: str) -> bool:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text() == command
+    except OSError:
+        return False
+
+
 def test_a_stopped_batch_keeps_what_it_finished_and_writes_its_summary(tmp_path):
-    """SIGTERM to the command (a CI job cancelled, say): the finished results stay, and the
-    batch's files list them."""
+    """SIGTERM to the command (a CI job cancelled, say): the finished results stay, the
+    batch's files list them, and no process it started is left running."""
     import subprocess
     import sys
 
@@ -397,8 +416,14 @@ def test_a_stopped_batch_keeps_what_it_finished_and_writes_its_summary(tmp_path)
     deadline = time.monotonic() + 600
     while not (out / "a" / "result.json").exists() and time.monotonic() < deadline:
         time.sleep(0.2)
+    started = descendants(grader.pid)  # its grading job and the job's sandbox worker
+    assert started
     grader.send_signal(signal.SIGTERM)
     assert grader.wait(120) != 0
+    deadline = time.monotonic() + 30
+    while any(alive(*process) for process in started) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [command for pid, command in started if alive(pid, command)], "left running"
     finished = sorted(p.parent.name for p in out.glob("*/result.json"))
     assert "a" in finished and len(finished) < 6
     rows = (out / "grades.csv").read_text().splitlines()[1:]
