@@ -74,8 +74,9 @@ def _wall(command: list[str], env: dict[str, str] | None = None) -> float:
 
 
 def kit_command() -> list[str]:
-    """How to run the kit's command line with this interpreter."""
-    return [sys.executable, "-c", "import sys; from autograder.cli import main; sys.exit(main())"]
+    """How to run the kit's command line with this interpreter, entered as the installed
+    ``autograder`` script enters it (``cli.run``)."""
+    return [sys.executable, "-c", "from autograder.cli import run; run()"]
 
 
 def measure(assignment: str, submission: Path, runs: int = 3, env: dict[str, str] | None = None
