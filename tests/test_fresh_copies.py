@@ -90,6 +90,19 @@ def test_state_out_of_the_walks_sight_never_reaches_the_next_check(sandbox, sour
     assert values[0][0] != values[0][1]
 
 
+@pytest.mark.parametrize("source", [
+    # an int past the 4,300 digits that repr writes out
+    "huge = 10 ** 5000\ncount = [0]\ndef f():\n    count[0] += 1\n    return count[0]\n",
+    # a name that will not encode
+    "Odd = type('Odd', (), {})\nOdd.__qualname__ = '\\ud800'\ncount = [0]\n"
+    "def f():\n    count[0] += 1\n    return count[0]\n",
+])
+def test_state_the_walk_cannot_write_down_still_never_reaches_the_next_check(sandbox, source):
+    """Loading such code once stopped every call of the task; now it is compared, or (when it
+    cannot be) every check gets a new copy."""
+    assert checks(sandbox, source) == [[1, 2], [1, 2], [1, 2]]
+
+
 def pids(sandbox: Sandbox, source: str) -> set[object]:
     """The processes that served three checks of ``f`` (each returns its pid)."""
     return {pid for check in checks(sandbox, source, calls=1) for pid in check}
@@ -135,3 +148,7 @@ def test_ids_are_numbered_in_each_check_as_in_a_fresh_copy(sandbox):
     """, calls=2)
     assert values[0] == values[1] == values[2]
     assert values[0][0] != values[0][1]
+
+
+def test_a_huge_int_is_compared_and_its_copy_reused(sandbox):
+    assert len(pids(sandbox, "import os\nhuge = 10 ** 5000\ndef f():\n    return os.getpid()\n")) == 1

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import builtins
 import collections
+import contextlib
 import functools
 import gc
 import hashlib
@@ -64,14 +65,22 @@ class LoadedState:
     """What a copy is compared with, taken in the zygote once the code has loaded."""
 
     own: set[str]
-    generators: tuple[Any, Any, Any]
+    generators: tuple[Any, Any, Any] | None  # None when they could not be read
     ids: Any  # determinism.StableIds' snapshot, if ``id`` is one
     steps: dict[type, Any] = field(default_factory=dict)  # Optimizer subclasses' own ``step``
     digest: str | None = None
 
 
 def capture(namespace: dict, student_dir: str) -> LoadedState:
-    """The loaded state of the task whose namespace is ``namespace``."""
+    """The loaded state of the task whose namespace is ``namespace``; if the loaded code broke
+    what reading it needs, one with no digest, so that every check gets a new copy."""
+    try:
+        return _capture(namespace, student_dir)
+    except Exception:
+        return LoadedState(set(), None, None)
+
+
+def _capture(namespace: dict, student_dir: str) -> LoadedState:
     own = student_modules(namespace, student_dir)
     stable_ids = builtins.id if isinstance(builtins.id, determinism.StableIds) else None
     steps = {cls: vars(cls).get("step", _MISSING) for cls in _optimizer_classes(namespace, own)}
@@ -84,10 +93,18 @@ def capture(namespace: dict, student_dir: str) -> LoadedState:
 
 
 def restore(loaded: LoadedState) -> None:
-    """In a copy: undo what every check does and a fresh copy would do again (see above)."""
+    """In a copy: undo what every check does and a fresh copy would do again (see above).
+    What the task's code broke stays undone: the comparison then tells the copy apart."""
+    with contextlib.suppress(Exception):
+        _restore(loaded)
+
+
+def _restore(loaded: LoadedState) -> None:
     import numpy
     import torch
 
+    if loaded.generators is None:
+        return
     random.setstate(loaded.generators[0])
     numpy.random.set_state(loaded.generators[1])
     torch.set_rng_state(loaded.generators[2])
@@ -177,7 +194,15 @@ def _array_bytes(value: Any) -> bytes | None:
 
 def fingerprint(namespace: dict, own: set[str]) -> str | None:
     """The state reachable from ``namespace`` through the modules named in ``own`` (see
-    ``student_modules``) as one digest, or None when it is too large to compare."""
+    ``student_modules``) as one digest, or None when it is too large to compare or cannot be
+    read (a name, say, that will not encode): such a copy is always replaced, never trusted."""
+    try:
+        return _digest(namespace, own)
+    except Exception:
+        return None
+
+
+def _digest(namespace: dict, own: set[str]) -> str | None:
     import numpy
     import torch
 
@@ -190,8 +215,8 @@ def fingerprint(namespace: dict, own: set[str]) -> str | None:
     while stack:
         value = stack.pop()
         kind = type(value)
-        if kind in PRIMITIVES:
-            hasher.update(repr(value).encode() + b"\0")
+        if kind in PRIMITIVES:  # an int in hex: its decimal repr stops at 4,300 digits
+            hasher.update((hex(value) if kind is int else repr(value)).encode() + b"\0")
             continue
         if real_id(value) in seen or real_id(value) in skipped:
             hasher.update(b"@seen\0")
