@@ -35,6 +35,13 @@ def test_roundtrip_of_plain_values_arrays_and_blobs():
     assert blobs == {"deep_net.py": b"print(1)\n"}
 
 
+def test_ints_past_a_float_travel_as_the_float_they_round_to():
+    """JSON's safe range ends at 2**62; past a float's range an int is infinite, not a crash of
+    the process sending it."""
+    body, _ = roundtrip({"big": 3 * 2**70, "huge": 10**400, "below": -(10**5000)})
+    assert body == {"big": float(3 * 2**70), "huge": float("inf"), "below": float("-inf")}
+
+
 def test_objects_and_object_arrays_are_not_sent():
     with pytest.raises(ProtocolError):
         encode({"x": object()})

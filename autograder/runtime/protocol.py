@@ -51,7 +51,7 @@ def _encode_value(value: Any, frames: list[bytes], depth: int = 0) -> Any:
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int):
-        return value if abs(value) < 2**62 else {"__float__": repr(float(value))}
+        return value if abs(value) < 2**62 else {"__float__": _big_int_as_float(value)}
     if isinstance(value, float):
         return value if math.isfinite(value) else {"__float__": repr(value)}
     if isinstance(value, np.generic):
@@ -68,6 +68,15 @@ def _encode_value(value: Any, frames: list[bytes], depth: int = 0) -> Any:
             out[key] = _encode_value(v, frames, depth + 1)
         return out
     raise ProtocolError(f"cannot send a value of type {type(value).__name__}")
+
+
+def _big_int_as_float(value: int) -> str:
+    """An int too large for JSON's safe range, as the float it rounds to (past a float's
+    range, infinity of its sign)."""
+    try:
+        return repr(float(value))
+    except OverflowError:
+        return "inf" if value > 0 else "-inf"
 
 
 def _add_frame(array: np.ndarray, frames: list[bytes]) -> dict[str, Any]:
