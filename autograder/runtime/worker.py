@@ -219,7 +219,7 @@ class Zygote:
 
         The first call of a check (the grader's ``fresh`` flag) keeps the current copy only
         if nothing the last check did stayed in it (see ``task_state``): the copy checks that
-        itself before running the call, and answers ``STALE`` instead when it must be
+        itself before running the call, and replies ``STALE`` instead when it must be
         replaced; the call then runs in a new copy."""
         if request.get("fresh") and self.loaded.digest is None:
             self.discard()  # state too large or out of sight to compare: always a new copy
