@@ -5,6 +5,7 @@ the next check too (no fork), and a copy a check changed in any way the next che
 from __future__ import annotations
 
 import textwrap
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -152,3 +153,24 @@ def test_ids_are_numbered_in_each_check_as_in_a_fresh_copy(sandbox):
 
 def test_a_huge_int_is_compared_and_its_copy_reused(sandbox):
     assert len(pids(sandbox, "import os\nhuge = 10 ** 5000\ndef f():\n    return os.getpid()\n")) == 1
+
+
+def test_a_copy_that_ends_between_checks_costs_the_next_check_nothing(sandbox):
+    """A thread the last check started may end its copy after the call returned; the next
+    check's first call then runs in a new copy (writing to the dead one must not end the
+    loaded task)."""
+    source = textwrap.dedent("""
+        import os, threading, time
+        def f():
+            threading.Thread(target=lambda: (time.sleep(0.05), os._exit(3)), daemon=True).start()
+            return os.getpid()
+    """)
+    assert sandbox.open_task({"student.py": source.encode()}, "student.py").ok
+    served = []
+    for _ in range(3):
+        sandbox.fresh_state()
+        served.append(sandbox.call("call_f"))
+        time.sleep(0.5)  # the copy is gone before the next check begins
+    sandbox.close_task()
+    assert [call.status for call in served] == ["ok"] * 3
+    assert len({call.value for call in served}) == 3  # a new copy each time

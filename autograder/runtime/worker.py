@@ -182,9 +182,12 @@ def _child_main(workdir: Path, entry: str, probes: Any, control: Channel, task: 
         control.send_raw(zygote.run(request))
 
 
-# A copy's answer to a check's first call when the last check left state in it: the call
-# was not run, and a new copy must run it.
-STALE = encode({"stale": True})
+# A copy's first word on a check's first call: it is still as loaded and runs the call, or the
+# last check left state in it and it runs nothing (a new copy runs the call). A copy that says
+# neither within STATE_SECONDS (a thread of the last check holding the interpreter, say) is
+# replaced too.
+KEPT, STALE = encode({"kept": True}), encode({"kept": False})
+STATE_SECONDS = 2.0
 
 
 class Zygote:
@@ -219,29 +222,40 @@ class Zygote:
 
         The first call of a check (the grader's ``fresh`` flag) keeps the current copy only
         if nothing the last check did stayed in it (see ``task_state``): the copy checks that
-        itself before running the call, and replies ``STALE`` instead when it must be
-        replaced; the call then runs in a new copy."""
-        if request.get("fresh") and self.loaded.digest is None:
-            self.discard()  # state too large or out of sight to compare: always a new copy
-        if self.copy is None:
-            request = {**request, "fresh": False}  # a new copy is as loaded
-        answer = self._ask(request)
-        if answer == STALE:
+        itself and says so (``KEPT``) before it runs the call; otherwise the call runs in a
+        new copy."""
+        if request.get("fresh") and self.copy is not None:
+            if self.loaded.digest is not None and self._send(request) and self._kept():
+                return self._answer()
             self.discard()
-            answer = self._ask({**request, "fresh": False})
-        return answer
-
-    def _ask(self, request: dict[str, Any]) -> bytes:
         if self.copy is None:
             try:
                 self.copy = self._fork()
             except OSError as exc:  # the task's process limit, say, lowered by its own code
                 return encode({"status": ProbeStatus.CRASHED,
                                "error": f"no fresh copy of the loaded code could be started ({exc})"})
-        pid, channel = self.copy
+        self._send({**request, "fresh": False})  # a new copy is as loaded
+        return self._answer()
+
+    def _send(self, request: dict[str, Any]) -> bool:
+        assert self.copy is not None
         try:
-            channel.send(request)
-            return channel.receive_raw(timeout=None)
+            self.copy[1].send(request)
+        except (OSError, ProtocolError):
+            return False  # the answer's read says how the copy ended
+        return True
+
+    def _kept(self) -> bool:
+        assert self.copy is not None
+        try:
+            return self.copy[1].receive_raw(timeout=STATE_SECONDS) == KEPT
+        except (EOFError, OSError, ProtocolError, TimeoutError):
+            return False
+
+    def _answer(self) -> bytes:
+        assert self.copy is not None
+        try:
+            return self.copy[1].receive_raw(timeout=None)
         except (EOFError, OSError, ProtocolError):
             status = self.discard(wait=True)
             return encode({"status": ProbeStatus.CRASHED, "error": _describe_exit(status)})
@@ -312,8 +326,9 @@ def _serve_probes(probes: Any, namespace: dict, channel: Channel, student_dir: s
             return
         if request.get("fresh"):  # a new check: is this copy still as loaded? (Zygote.run)
             task_state.restore(loaded)
-            if task_state.fingerprint(namespace, loaded.own) != loaded.digest or not task_state.alone():
-                channel.send_raw(STALE)
+            kept = task_state.fingerprint(namespace, loaded.own) == loaded.digest and task_state.alone()
+            channel.send_raw(KEPT if kept else STALE)
+            if not kept:
                 continue
         answer = _run_probe(probes, namespace, request, student_dir)
         try:
