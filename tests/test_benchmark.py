@@ -4,9 +4,11 @@ a speed: shared machines are too noisy for that."""
 
 from __future__ import annotations
 
+import ast
 import shutil
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from course import HW1, HW1_SAMPLES
 
@@ -28,7 +30,23 @@ def test_a_class_is_the_mix_it_says(tmp_path: Path):
     assert len(folders) == 200 and not list(tmp_path.rglob("expected.toml"))
     hostile = [f for f in folders if f.name.startswith("hostile")]
     for folder, trick in zip(hostile, class_batch.HOSTILE.values(), strict=False):
-        assert any(p.read_text().startswith(trick) for p in folder.glob("*.py"))
+        assert any(runs_first(p.read_text(), trick) for p in folder.glob("*.py"))
+
+
+def runs_first(code: str, trick: str) -> bool:
+    """Whether ``code`` compiles and runs ``trick`` before anything of its own but its
+    docstring and ``from __future__`` imports."""
+    compile(code, "hostile.py", "exec")
+    body = ast.parse(code).body
+    ran = [n for n in body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))
+           and not (isinstance(n, ast.ImportFrom) and n.module == "__future__")]
+    return ast.unparse(ran[:len(ast.parse(trick).body)]) == ast.unparse(ast.parse(trick).body)
+
+
+@pytest.mark.parametrize("trick", list(class_batch.HOSTILE.values()))
+def test_every_trick_is_the_first_thing_each_reference_file_runs(trick: str):
+    for path in sorted((HW1_SAMPLES / "reference").glob("*.py")):
+        assert runs_first(class_batch.with_first_statement(path.read_text(), trick), trick), path.name
 
 
 def test_a_class_is_graded_and_its_memory_reported(tmp_path: Path):

@@ -11,6 +11,7 @@ a real class.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import os
 import shutil
@@ -27,7 +28,7 @@ from ..batch import GradingOptions
 from ..jobs import grade_parallel
 from ..submission import discover
 
-# Prepended to one file of the reference: each starts as soon as the file is loaded.
+# Put first in one file of the reference: each starts as soon as the file is loaded.
 HOSTILE = {
     "loops": "while True:\n    pass\n",
     "sleeps": "import time\ntime.sleep(10_000)\n",
@@ -86,12 +87,27 @@ def write_class(samples: Path, size: int, folder: Path) -> dict[str, int]:
                 trick = list(HOSTILE.values())[i % len(HOSTILE)]
                 victim = code[i % len(code)]
                 old = victim.read_text(encoding="utf-8") if victim.exists() else ""
-                victim.write_text(trick + old, encoding="utf-8")
+                victim.write_text(with_first_statement(old, trick), encoding="utf-8")
             else:
                 pool = kinds[kind] or kinds["correct"]
                 shutil.copytree(pool[i % len(pool)], target)
             (target / "expected.toml").unlink(missing_ok=True)
     return counts
+
+
+def with_first_statement(code: str, trick: str) -> str:
+    """``code`` with ``trick`` as the first thing it runs: after its docstring and its
+    ``from __future__`` imports, which must stay first (before them, the file would not
+    even compile, and the trick would never run)."""
+    lines = code.splitlines(keepends=True)
+    body = ast.parse(code).body
+    first = 0
+    for number, node in enumerate(body):
+        docstring = number == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+        if not (docstring or isinstance(node, ast.ImportFrom) and node.module == "__future__"):
+            break
+        first = node.end_lineno or 0
+    return "".join(lines[:first]) + trick + "".join(lines[first:])
 
 
 def measure(assignment: Assignment, samples: Path, size: int, jobs: int | None = None,
