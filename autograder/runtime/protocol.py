@@ -34,6 +34,12 @@ ALLOWED_DTYPES = frozenset(
     ["float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool"]
 )
 
+_NATIVE = {name: np.dtype(name) for name in ALLOWED_DTYPES}  # as used
+_WIRE = {name: dtype.newbyteorder("<") for name, dtype in _NATIVE.items()}  # as sent
+# numpy computes ``dtype.name`` in Python on every read; a call sends many arrays, so the
+# allowed dtypes' names are looked up, in either byte order.
+_NAMES = {dtype: name for name, native in _NATIVE.items()
+          for dtype in (native, _WIRE[name], native.newbyteorder(">"))}
 _LEN = struct.Struct(">I")
 
 
@@ -80,26 +86,15 @@ def _big_int_as_float(value: int) -> str:
 
 
 def _add_frame(array: np.ndarray, frames: list[bytes]) -> dict[str, Any]:
-    name = _dtype_name(array.dtype)
+    name = _NAMES.get(array.dtype) or array.dtype.name
     if name not in ALLOWED_DTYPES:
         raise ProtocolError(f"arrays of dtype {array.dtype} are not carried")
     if array.ndim > MAX_NDIM:
         raise ProtocolError("array has too many dimensions")
-    if not _LITTLE.get(array.dtype, False):
-        array = array.astype(array.dtype.newbyteorder("<"), copy=False)
+    if array.dtype != _WIRE[name]:
+        array = array.astype(_WIRE[name], copy=False)
     frames.append(array.tobytes())  # in C order, whatever the array's own layout
     return {"__ndarray__": len(frames) - 1, "dtype": name, "shape": list(array.shape)}
-
-
-# numpy computes ``dtype.name`` in Python on every read: the allowed dtypes' names, and
-# whether they are stored little-endian, are looked up instead (a call sends many arrays).
-_NAMES = {dtype: dtype.name for name in ALLOWED_DTYPES
-          for dtype in (np.dtype(name), np.dtype(name).newbyteorder("<"), np.dtype(name).newbyteorder(">"))}
-_LITTLE = {dtype: dtype.byteorder in "<|" or dtype.byteorder == "=" and np.little_endian for dtype in _NAMES}
-
-
-def _dtype_name(dtype: np.dtype) -> str:
-    return _NAMES.get(dtype) or dtype.name
 
 
 def encode(message: dict[str, Any], blobs: dict[str, bytes] | None = None) -> bytes:
@@ -242,10 +237,6 @@ def _decode_array(value: dict, frames: list[bytes]) -> np.ndarray:
     if math.prod(shape) * dtype.itemsize != len(frame):
         raise ProtocolError("array frame length does not match its dtype and shape")
     return np.frombuffer(frame, dtype=dtype).reshape(shape).astype(_NATIVE[dtype_name])
-
-
-_WIRE = {name: np.dtype(name).newbyteorder("<") for name in ALLOWED_DTYPES}  # as sent
-_NATIVE = {name: np.dtype(name) for name in ALLOWED_DTYPES}  # as used
 
 
 def write_message(
