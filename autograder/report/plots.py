@@ -57,6 +57,9 @@ MARKED_POINTS = 40  # a curve with at most this many points gets a marker per po
 TITLE_SIZES = (10, 9, 8, 7)  # points; the title shrinks until it fits the image
 TITLE_LINES = 3  # at most, before it shrinks
 MAX_TITLE_CHARS = 400  # beyond this, a title is shortened with "…" (the check says the rest)
+# Of the image's width, what a title's line may take: the title is centred over the axes,
+# which the y labels' margin pushes off the image's centre by up to a tenth of its width.
+TITLE_ROOM = 0.8
 
 
 def line_role(line: Mapping[str, Any]) -> str:
@@ -120,24 +123,24 @@ def _style(role: str, kind: str, index: int, points: int) -> dict[str, Any]:
 
 
 def _fit_title(figure: Any, axes: Any, title: str) -> None:
-    """Set ``title`` wrapped, then shrunk, until it lies inside the image: a clipped title
-    hides what the plot is about."""
+    """Set ``title`` wrapped, then shrunk, until its widest line fits the image: a clipped
+    title hides what the plot is about. The lines are measured with the font's metrics rather
+    than by laying the figure out, which costs as much as drawing it."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     if len(title) > MAX_TITLE_CHARS:
         title = title[: MAX_TITLE_CHARS - 1].rstrip() + "…"
-    canvas = FigureCanvasAgg(figure)
-    width_px, height_px = figure.bbox.width, figure.bbox.height
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    room = TITLE_ROOM * figure.bbox.width
     for size in TITLE_SIZES:
         # about 0.55 em a character; measured below, so a wide font only costs a retry
-        per_line = max(20, int(0.92 * width_px / (0.55 * size * figure.dpi / 72)))
+        per_line = max(20, int(0.92 * figure.bbox.width / (0.55 * size * figure.dpi / 72)))
         lines = textwrap.wrap(title, per_line, break_on_hyphens=False) or [""]
         text = axes.set_title("\n".join(lines), fontsize=size)
         if len(lines) > TITLE_LINES and size != TITLE_SIZES[-1]:
             continue
-        figure.draw_without_rendering()
-        box = text.get_window_extent(renderer=canvas.get_renderer())
-        if box.x0 >= 0 and box.x1 <= width_px and box.y1 <= height_px:
+        font = text.get_fontproperties()
+        if max(renderer.get_text_width_height_descent(line, font, ismath=False)[0] for line in lines) <= room:
             return
 
 
