@@ -54,6 +54,7 @@ def test_a_class_is_graded_and_its_memory_reported(tmp_path: Path):
         shutil.copytree(HW1_SAMPLES / name, tmp_path / name)
     figures = class_batch.measure(HW1, tmp_path, 10, jobs=1)
     assert figures.kinds == {"wrong": 1, "broken": 0, "hostile": 0, "correct": 9}
+    assert figures.reports == 10  # timed as ``grade --out`` runs: reports written
     assert figures.seconds > 0 and 0 < figures.resident_first <= figures.grader_peak < 2048
     result = CliRunner().invoke(main, ["benchmark", "--assignment", "hw1", "--samples", str(tmp_path),
                                        "--class-size", "10", "--jobs", "1"])

@@ -6,7 +6,8 @@ says: mostly correct ones (every task full), some wrong (partial), a few broken 
 zero: a syntax error, stubs, a missing file) and a few hostile ones written here: the
 reference with one file that loops forever, sleeps, fills memory, floods its output or forks
 without end as soon as it is loaded. Each of those costs its task's load limit, as it would in
-a real class.
+a real class. Every result's reports and the class's summary are written as ``autograder grade
+--out`` writes them: for a wrong submission, drawing its plots costs about as much as grading it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from rich.table import Table
 from ..assignment import Assignment
 from ..batch import GradingOptions
 from ..jobs import grade_parallel
+from ..output import write_submission
+from ..report.summary import render_summary
 from ..submission import discover
 
 # Put first in one file of the reference: each starts as soon as the file is loaded.
@@ -50,6 +53,7 @@ class ClassFigures:
     resident_first: float  # a job's resident MiB over its first tenth of results (median)
     resident_last: float  # and over its last tenth
     grader_peak: float
+    reports: int  # submissions whose feedback was written, as ``grade --out`` writes it
 
     @property
     def submissions(self) -> int:
@@ -115,17 +119,22 @@ def measure(assignment: Assignment, samples: Path, size: int, jobs: int | None =
     """Grade a class of ``size`` built from ``samples`` and time it."""
     jobs = jobs or os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="class-") as scratch:
-        kinds = write_class(samples, size, Path(scratch))
-        batch = discover([Path(scratch)], assignment, keep_files=False)
+        classroom, out = Path(scratch) / "class", Path(scratch) / "out"
+        kinds = write_class(samples, size, classroom)
+        batch = discover([classroom], assignment, keep_files=False)
         peaks: list[float] = []
         resident: list[float] = []
+        results: list[dict] = []
         started = time.perf_counter()
         grade_parallel(assignment, batch, GradingOptions(layer=layer),
-                       lambda result: None, jobs, peaks, resident=resident)
+                       lambda result: results.append(write_submission(out, result)), jobs, peaks,
+                       resident=resident)
+        render_summary(sorted(results, key=lambda r: r["submission"]), out)
         seconds = time.perf_counter() - started
+        reports = sum((out / r["submission"] / "feedback.html").is_file() for r in results)
     tenth = max(1, len(resident) // 10)
     return ClassFigures(kinds, jobs, seconds, statistics.median(resident[:tenth] or [0.0]),
-                        statistics.median(resident[-tenth:] or [0.0]), max(peaks, default=0.0))
+                        statistics.median(resident[-tenth:] or [0.0]), max(peaks, default=0.0), reports)
 
 
 def table(figures: ClassFigures, machine: str) -> Table:
@@ -135,7 +144,8 @@ def table(figures: ClassFigures, machine: str) -> Table:
     rows = Table(title=f"a class of {figures.submissions} on {machine}", show_header=False)
     rows.add_row("mix", mix)
     rows.add_row("grading processes", str(figures.jobs))
-    rows.add_row("total", f"{figures.seconds:.0f} s ({figures.seconds / 60:.1f} min)")
+    rows.add_row("total, reports included", f"{figures.seconds:.0f} s ({figures.seconds / 60:.1f} min)")
+    rows.add_row("reports written", f"{figures.reports} of {figures.submissions}")
     rows.add_row("per submission", f"{figures.seconds / max(1, figures.submissions):.3f} s")
     rows.add_row("a job's resident memory, first tenth", f"{figures.resident_first:.0f} MiB")
     rows.add_row("a job's resident memory, last tenth", f"{figures.resident_last:.0f} MiB ({grown:+.0f})")
