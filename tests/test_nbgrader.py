@@ -206,3 +206,17 @@ def test_the_benchmark_runs_nbgrader_and_the_kit_side_by_side() -> None:
                                 env={COURSE_ENV: str(COURSE)}, terminal_width=200)
     assert result.exit_code == 0, result.output
     assert "nbgrader autograde" in result.output and "as fast" in result.output
+
+
+def test_the_kits_nbgrader_commands_skip_jsonschemas_iri_grammars() -> None:
+    """rfc3987_syntax (installed with nbgrader's dependencies) builds its grammars as it is
+    imported, over a second of every command; notebooks are still validated without it."""
+    probe = ("import sys, autograder.nbgrader_course.autograde, nbformat\n"
+             "notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('x = 1')])\n"
+             "nbformat.validate(notebook)\n"
+             "notebook.cells[0]['cell_type'] = 'no such cell type'\n"
+             "try:\n    nbformat.validate(notebook)\nexcept nbformat.ValidationError:\n    print('invalid')\n"
+             "print(sys.modules.get('rfc3987_syntax'))\n")
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.split() == ["invalid", "None"]
