@@ -28,6 +28,7 @@ from ..assignment import Assignment
 from ..batch import GradingOptions
 from ..jobs import grade_parallel
 from ..output import write_submission
+from ..report.rendering import prepare
 from ..report.summary import render_summary
 from ..runtime.loader import check_json_cost
 from ..sanitise import describe_error
@@ -73,7 +74,7 @@ def autograde(assignment: Assignment, coursedir: CourseDirectory, options: Gradi
             on_result(result)
 
     graded = [read_submission(s.folder, assignment, name=name).unloaded() for name, s in by_name.items()]
-    grade_parallel(assignment, graded, options, keep, jobs)
+    grade_parallel(assignment, graded, options, keep, jobs, while_starting=prepare)
     results.sort(key=lambda r: r["submission"])
     render_summary(results, out)
     problems = record_scores(assignment, coursedir, [(by_name[r["submission"]], r) for r in results])
