@@ -6,7 +6,9 @@ retry of the submission it held, never the batch. What crosses the cluster is pl
 the assignment folder's path (the course must be readable at the same path on every worker,
 e.g. on a shared file system), each submission's name, files as bytes (read here, in the
 caller) and reading problems; results come back as JSON text built by the grader's own code
-on the worker. Nothing from a student is ever pickled.
+on the worker, with the pictures of their feedback drawn there (drawing is most of what writing
+a wrong submission's reports costs, and one caller writes every report). Nothing from a student
+is ever pickled.
 
 Requires ``distributed`` (``DASK_REQUIREMENT``): import this module only when a batch goes
 to a cluster.
@@ -26,6 +28,7 @@ from distributed import Client, WorkerPlugin, as_completed, get_worker
 
 from .assignment import Assignment, load_from
 from .batch import GradingError, GradingOptions, grade_batch
+from .report.plots import draw_all, drawn_elsewhere
 from .results import failure_result, result_skeleton
 from .sandbox import Sandbox
 from .sanitise import describe_error
@@ -80,16 +83,18 @@ def grade_on_cluster(
                 grade_task, str(assignment.folder.resolve()), _payload(submission), asdict(options),
                 key=key, pure=False, retries=TASK_RETRIES))
 
-        def deliver(name: str, result: dict[str, Any]) -> None:
+        def deliver(name: str, result: dict[str, Any], drawn: Any = None) -> None:
             if pending.pop(name, None) is not None:
-                on_result(result)
+                with drawn_elsewhere(drawn):
+                    on_result(result)
 
         for _ in range(min(len(queue), threads * IN_FLIGHT_PER_THREAD)):
             send()
         for future in running:
             name = names[future.key]
+            drawn = None
             try:
-                result = _result_of(future.result(), name)
+                result, drawn = _result_of(future.result(), name)
             except Exception as exc:  # a lost task, a grading that raised on every try
                 if isinstance(exc, GradingError):
                     errors.append(str(exc))
@@ -97,7 +102,7 @@ def grade_on_cluster(
                                         f"its grading task on the cluster failed: {describe_error(exc)}")
             finally:
                 future.release()
-            deliver(name, result)
+            deliver(name, result, drawn)
             if queue:
                 send()
         for name in list(pending):
@@ -116,17 +121,18 @@ def _payload(submission: Submission) -> dict[str, Any]:
             "problems": list(submission.problems)}
 
 
-def _result_of(text: Any, name: str) -> dict[str, Any]:
-    """A task's JSON text as a result, if it is one for ``name``."""
-    result = json.loads(text) if isinstance(text, str) else None
+def _result_of(text: Any, name: str) -> tuple[dict[str, Any], Any]:
+    """A task's JSON text as a result, if it is one for ``name``, and its drawn pictures."""
+    sent = json.loads(text) if isinstance(text, str) else None
+    result = sent.get("result") if isinstance(sent, dict) else None
     if not isinstance(result, dict) or result.get("submission") != name:
         raise ValueError(f"the task for {name} sent back something that is not its result")
-    return result
+    return result, sent.get("plots")
 
 
 def grade_task(folder: str, payload: dict[str, Any], options: dict[str, Any]) -> str:
     """One cluster task: grade one submission with this worker's warm sandbox; the result
-    as JSON text."""
+    and its pictures as JSON text."""
     plugin = get_worker().plugins.get(PLUGIN_NAME)
     if not isinstance(plugin, WarmSandboxPlugin):  # a worker that joined after registration
         raise GradingError("this worker has no warm sandbox plugin")
@@ -159,7 +165,8 @@ class WarmSandboxPlugin(WorkerPlugin):
 
     def grade(self, folder: Path, payload: dict[str, Any], options: GradingOptions) -> str:
         """The JSON text of the submission's result, graded with the warm sandbox (started,
-        or restarted for another assignment or other sandbox options, first)."""
+        or restarted for another assignment or other sandbox options, first), and of the
+        pictures its feedback shows (``report.plots.draw_all``)."""
         assignment = load_from(folder)
         submission = Submission(name=payload["name"], path=Path(payload["path"]),
                                 files=dict(payload["files"]), problems=list(payload["problems"]))
@@ -169,7 +176,7 @@ class WarmSandboxPlugin(WorkerPlugin):
             grade_batch(assignment, [submission], options, results.append, sandbox)
         if len(results) != 1:
             raise GradingError(f"grading {submission.name} gave {len(results)} results")
-        return json.dumps(results[0], allow_nan=False)
+        return json.dumps({"result": results[0], "plots": draw_all(results[0])}, allow_nan=False)
 
     def _sandbox_for(self, assignment: Assignment, options: GradingOptions) -> Sandbox:
         key = (str(assignment.probes), repr(assignment.limits), str(options.layer), str(options.warm),

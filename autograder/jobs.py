@@ -20,6 +20,7 @@ from typing import Any
 
 from .assignment import Assignment, load_from
 from .batch import GradingError, GradingOptions, grade_batch
+from .report.plots import draw_all, drawn_elsewhere, warm_up
 from .results import failure_result, result_skeleton
 from .submission import Submission
 
@@ -27,10 +28,14 @@ from .submission import Submission
 def _grade_chunk(folder: Path, submissions: list[Submission], options: GradingOptions,
                  channel: Connection) -> None:
     """One grading job: grade a share of the batch, sending each result as JSON text as it
-    is ready, so the parent knows what a job that dies left undone."""
+    is ready, so the parent knows what a job that dies left undone, and before it the
+    pictures of its feedback, drawn here (``report.plots.draw_all``)."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the grader's handler, forked with it
+    threading.Thread(target=_when_idle, args=(warm_up,), daemon=True).start()  # as the sandbox starts
     try:
         def send(result: dict[str, Any]) -> None:
+            drawn = {"submission": result.get("submission"), "plots": draw_all(result)}
+            channel.send(("drawn", json.dumps(drawn, allow_nan=False)))
             channel.send(("result", json.dumps(result, allow_nan=False)))
             channel.send(("resident", str(own_memory_mib("VmRSS"))))
 
@@ -128,15 +133,21 @@ def grade_parallel(
         writer.close()  # the job's copy is the only one: its end is this end's end of file
         running.append(_Job(process, [s.name for s in share], reader))
 
+    drawings: dict[Any, Any] = {}  # a result's pictures, sent just before it
+
     def take(kind: str, payload: str) -> None:
-        if kind == "result":
+        if kind == "drawn":
+            drawn = json.loads(payload)
+            drawings[drawn.get("submission")] = drawn.get("plots")
+        elif kind == "result":
             result = json.loads(payload)
             name = result.get("submission")
             for job in running:
                 if name in job.names:
                     job.progress = time.monotonic()
             if pending.pop(name, None) is not None:
-                on_result(result)
+                with drawn_elsewhere(drawings.pop(name, None)):
+                    on_result(result)
         elif kind == "error":
             errors.append(payload)
         elif kind == "peak" and peaks is not None:

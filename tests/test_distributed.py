@@ -1,5 +1,6 @@
 """Grading on a dask cluster: the same results as a local run, one result per submission
-even when a worker dies mid-batch or a task fails for good."""
+even when a worker dies mid-batch or a task fails for good; and, there as in local grading
+jobs, a result's pictures drawn where it was graded, not by the one process writing reports."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from autograder.batch import GradingOptions
 from autograder.cli import main
 from autograder.distributed import grade_on_cluster
 from autograder.jobs import grade_parallel
+from autograder.output import write_submission
+from autograder.report import plots
 from autograder.submission import Submission, discover
 
 HW1_FOLDER = Path(__file__).resolve().parent.parent / "assignments" / "hw1"
@@ -114,3 +117,25 @@ def test_grade_with_scheduler_writes_the_same_reports(client: Client, local: dic
         result = json.loads((tmp_path / name / "result.json").read_text())
         assert comparable(result) == comparable(local[name]) | {"fingerprint": result["fingerprint"]}
         assert (tmp_path / name / "feedback.html").is_file()
+
+
+@pytest.mark.parametrize("where", ["jobs", "cluster"])
+def test_pictures_are_drawn_where_the_result_is_graded(where: str, client: Client, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    pictures: dict[str, tuple[int, int]] = {}  # drawable series, pictures on the page
+
+    def on_result(result: dict[str, Any]) -> None:
+        # The grading processes are running by now: drawing is refused in this process only.
+        monkeypatch.setattr(plots, "draw_series", lambda series: pytest.fail("drawn again"))
+        name = write_submission(tmp_path, result)["submission"]
+        page = (tmp_path / name / "feedback.html").read_text()
+        drawable = sum(plots.drawable(s) for c in result["checks"] for s in c.get("series") or [])
+        pictures[name] = (drawable, page.count('src="data:image/png;base64,'))
+
+    wrong = samples(("seed", "reference"))
+    if where == "jobs":
+        grade_parallel(HW1, wrong, OPTIONS, on_result, jobs=2)
+    else:
+        grade_on_cluster(HW1, wrong, OPTIONS, on_result, client)
+    assert pictures["seed"][0] >= 5 and pictures["seed"][0] == pictures["seed"][1]
+    assert pictures["reference"] == (0, 0)

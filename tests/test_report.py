@@ -176,6 +176,32 @@ def test_plots_are_embedded_as_decodable_pngs(tmp_path: Path) -> None:
     assert "<script" not in page and "http://" not in page and "https://" not in page
 
 
+def test_plots_drawn_where_a_result_was_graded_are_not_drawn_again(tmp_path: Path, monkeypatch) -> None:
+    """A grading job or dask worker sends its result's pictures with it (``draw_all``): the
+    page shows those, and only data URIs of PNGs are taken from it."""
+    import json
+
+    from autograder.report import plots
+
+    result = make_result()
+    drawn = json.loads(json.dumps(plots.draw_all(result)))  # as it crosses between processes
+    assert len(drawn) == 2 and all(uri.startswith("data:image/png;base64,") for uri in drawn.values())
+    local, _ = render(result, tmp_path / "local")
+
+    def not_here(series):
+        raise AssertionError("drawn again")
+
+    monkeypatch.setattr(plots, "draw_series", not_here)
+    with plots.drawn_elsewhere(drawn):
+        page, _ = render(json.loads(json.dumps(result)), tmp_path / "sent")
+    assert page == local
+    forged = dict.fromkeys(drawn, 'data:image/png;base64,AAAA" onerror="alert(1)')
+    with plots.drawn_elsewhere(forged):
+        page, _ = render(result, tmp_path / "forged")
+    assert not PNG_URI.findall(page) and "onerror" not in page  # drawn here, which fails here
+    assert not plots._DRAWN  # nothing kept past its block
+
+
 def test_broken_series_do_not_break_the_page(tmp_path: Path) -> None:
     odd = series("Costs in $ and $$", {"with nan": [1.0, None, 0.0, -2.0, 3.0, 0.5]}, log_y=True)
     empty = {"title": "nothing", "xlabel": "", "ylabel": "", "lines": []}

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import hashlib
 import io
+import json
 import math
+import re
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..sanitise import as_float
@@ -173,12 +177,70 @@ def draw_series(series: Mapping[str, Any]) -> Any | None:
 
 
 def plot_series(series: Mapping[str, Any]) -> str | None:
-    """A check's ``series`` item drawn as a PNG data URI; None if it cannot be drawn."""
+    """A check's ``series`` item drawn as a PNG data URI; None if it cannot be drawn. A series
+    drawn where its result was graded (see ``drawn_elsewhere``) is not drawn again."""
+    key = series_key(series)
+    if key is not None and key in _DRAWN:
+        return _DRAWN[key]
     try:
         figure = draw_series(series)
         return None if figure is None else _png_data_uri(figure)
     except Exception:  # a broken plot must not cost the student the whole report
         return None
+
+
+def warm_up() -> None:
+    """Import matplotlib and load Agg and its fonts now, so that the first picture costs no
+    more than the next (called while there is time to spare: grading jobs starting)."""
+    from matplotlib.figure import Figure
+
+    Figure().savefig(io.BytesIO(), format="png")
+
+
+def series_key(series: Mapping[str, Any]) -> str | None:
+    """What identifies a series' picture: the SHA-256 of its JSON text, the same before and
+    after the series crosses between processes as JSON; None for one JSON cannot carry."""
+    try:
+        text = json.dumps(series, sort_keys=True, allow_nan=False, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return None
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def draw_all(result: Mapping[str, Any]) -> dict[str, str | None]:
+    """Every picture ``result``'s HTML feedback shows, by ``series_key``: drawn by the process
+    that graded it (a grading job, a dask worker), so that drawing, which is most of what
+    writing a wrong submission's reports costs, runs in parallel, not in the one process
+    that writes every report. Never raises: what it cannot draw is drawn when the report is
+    written, as it would be without it."""
+    drawn: dict[str, str | None] = {}
+    for check in result.get("checks") or []:
+        for series in (check.get("series") or []) if isinstance(check, Mapping) else []:
+            try:
+                key = series_key(series) if isinstance(series, Mapping) and drawable(series) else None
+            except Exception:  # left to be drawn, or named as undrawable, by the report itself
+                continue
+            if key is not None and key not in drawn:
+                drawn[key] = plot_series(series)
+    return drawn
+
+
+_PNG_URI = re.compile(r"data:image/png;base64,[A-Za-z0-9+/]+={0,2}")
+_DRAWN: dict[str, str | None] = {}  # only inside ``drawn_elsewhere``
+
+
+@contextlib.contextmanager
+def drawn_elsewhere(drawn: Any) -> Iterator[None]:
+    """Within this block, ``plot_series`` takes the pictures in ``drawn`` (``draw_all``'s, as
+    they came back) instead of drawing them. Anything in it that is not a PNG data URI (or
+    None, for a series that could not be drawn) is ignored, and drawn here if needed."""
+    if isinstance(drawn, Mapping):
+        _DRAWN.update({k: v for k, v in drawn.items()
+                       if isinstance(k, str) and (v is None or isinstance(v, str) and _PNG_URI.fullmatch(v))})
+    try:
+        yield
+    finally:
+        _DRAWN.clear()
 
 
 def plot_histogram(scores: list[float], max_score: float) -> str | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import io
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from jinja2 import (
 from jinja2.nodes import EvalContext
 
 from .markdown import Md, md_code, md_fence, md_inline, md_text
+from .plots import warm_up
 from .text import fmt_num
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -69,9 +69,7 @@ def prepare() -> None:
     env = environment()
     for name in env.list_templates(filter_func=lambda n: n.endswith(".j2")):
         env.get_template(name)
-    from matplotlib.figure import Figure
-
-    Figure().savefig(io.BytesIO(), format="png")  # loads the Agg backend and its fonts
+    warm_up()
 
 
 def write_text(path: Path, text: str) -> None:
