@@ -295,10 +295,12 @@ def test_memory_is_capped_for_the_task_as_a_whole(layer):
     sandbox = start_sandbox(layer, limits=limits)
     try:
         assert sandbox.cgroup is not None, sandbox.cgroup_note
+        # Filling memory takes seconds on a loaded machine: the calls get time enough to reach
+        # the cap, so only the cap can end them.
         _, one, _ = run(sandbox, """
             def f():
                 return len([b"x" * (128 << 20) for _ in range(16)])  # 2 GiB, touched
-        """)
+        """, timeout=60)
         assert one.status == "crashed" and "too much memory" in one.error
         _, many, _ = run(sandbox, """
             import os, time
@@ -312,7 +314,7 @@ def test_memory_is_capped_for_the_task_as_a_whole(layer):
                         os._exit(len(kept))
                     children.append(pid)
                 return [os.waitpid(pid, 0)[1] for pid in children]
-        """)
+        """, timeout=60)
         assert many.ok and 9 in [status & 0x7F for status in many.value], many.value
         _, again, _ = run(sandbox, "def f():\n    return len(b'x' * (64 << 20))\n")
         assert again.ok and again.value == 64 << 20
