@@ -28,7 +28,7 @@ from distributed import Client, WorkerPlugin, as_completed, get_worker
 
 from .assignment import Assignment, load_from
 from .batch import GradingError, GradingOptions, grade_batch
-from .report.plots import draw_all, drawn_elsewhere
+from .report.plots import drawn_elsewhere, with_pictures
 from .results import failure_result, result_skeleton
 from .sandbox import Sandbox
 from .sanitise import describe_error
@@ -166,7 +166,7 @@ class WarmSandboxPlugin(WorkerPlugin):
     def grade(self, folder: Path, payload: dict[str, Any], options: GradingOptions) -> str:
         """The JSON text of the submission's result, graded with the warm sandbox (started,
         or restarted for another assignment or other sandbox options, first), and of the
-        pictures its feedback shows (``report.plots.draw_all``)."""
+        pictures its feedback shows (``report.plots.with_pictures``)."""
         assignment = load_from(folder)
         submission = Submission(name=payload["name"], path=Path(payload["path"]),
                                 files=dict(payload["files"]), problems=list(payload["problems"]))
@@ -176,7 +176,7 @@ class WarmSandboxPlugin(WorkerPlugin):
             grade_batch(assignment, [submission], options, results.append, sandbox)
         if len(results) != 1:
             raise GradingError(f"grading {submission.name} gave {len(results)} results")
-        return json.dumps({"result": results[0], "plots": draw_all(results[0])}, allow_nan=False)
+        return json.dumps(with_pictures(results[0]), allow_nan=False)
 
     def _sandbox_for(self, assignment: Assignment, options: GradingOptions) -> Sandbox:
         key = (str(assignment.probes), repr(assignment.limits), str(options.layer), str(options.warm),

@@ -20,7 +20,7 @@ from typing import Any
 
 from .assignment import Assignment, load_from
 from .batch import GradingError, GradingOptions, grade_batch
-from .report.plots import draw_all, drawn_elsewhere, warm_up
+from .report.plots import drawn_elsewhere, warm_up, with_pictures
 from .results import failure_result, result_skeleton
 from .submission import Submission
 
@@ -28,15 +28,13 @@ from .submission import Submission
 def _grade_chunk(folder: Path, submissions: list[Submission], options: GradingOptions,
                  channel: Connection) -> None:
     """One grading job: grade a share of the batch, sending each result as JSON text as it
-    is ready, so the parent knows what a job that dies left undone, and before it the
-    pictures of its feedback, drawn here (``report.plots.draw_all``)."""
+    is ready, so the parent knows what a job that dies left undone, with the pictures of its
+    feedback, drawn here (``report.plots.with_pictures``)."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the grader's handler, forked with it
     threading.Thread(target=_when_idle, args=(warm_up,), daemon=True).start()  # as the sandbox starts
     try:
         def send(result: dict[str, Any]) -> None:
-            drawn = {"submission": result.get("submission"), "plots": draw_all(result)}
-            channel.send(("drawn", json.dumps(drawn, allow_nan=False)))
-            channel.send(("result", json.dumps(result, allow_nan=False)))
+            channel.send(("result", json.dumps(with_pictures(result), allow_nan=False)))
             channel.send(("resident", str(own_memory_mib("VmRSS"))))
 
         grade_batch(load_from(folder), submissions, options, send)
@@ -133,20 +131,16 @@ def grade_parallel(
         writer.close()  # the job's copy is the only one: its end is this end's end of file
         running.append(_Job(process, [s.name for s in share], reader))
 
-    drawings: dict[Any, Any] = {}  # a result's pictures, sent just before it
-
     def take(kind: str, payload: str) -> None:
-        if kind == "drawn":
-            drawn = json.loads(payload)
-            drawings[drawn.get("submission")] = drawn.get("plots")
-        elif kind == "result":
-            result = json.loads(payload)
+        if kind == "result":
+            sent = json.loads(payload)
+            result = sent["result"]
             name = result.get("submission")
             for job in running:
                 if name in job.names:
                     job.progress = time.monotonic()
             if pending.pop(name, None) is not None:
-                with drawn_elsewhere(drawings.pop(name, None)):
+                with drawn_elsewhere(sent.get("plots")):
                     on_result(result)
         elif kind == "error":
             errors.append(payload)
@@ -165,7 +159,7 @@ def grade_parallel(
         return True
 
     def fail(name: str, reason: str) -> None:
-        take("result", json.dumps(failure_result(result_skeleton(assignment, name), reason)))
+        take("result", json.dumps({"result": failure_result(result_skeleton(assignment, name), reason)}))
 
     jobs = max(1, min(jobs, len(submissions)))
     for number in range(jobs if submissions else 0):

@@ -10,7 +10,7 @@ from typing import Any
 from ..outcomes import CheckStatus
 from ..results import manual_pending
 from .markdown import ANSWER_RENDER_CAP, Md, answer_html
-from .plots import drawable, plot_series
+from .plots import check_series, drawable, plot_series
 from .rendering import render, write_text
 from .text import capped, capped_field, clean_text, deviation_line
 
@@ -112,7 +112,7 @@ def look_alike(check: Mapping[str, Any]) -> str | None:
 
 def _check_view(check: Mapping[str, Any], caps: Mapping[str, int], plots: bool,
                 disclosure: Mapping[str, Any]) -> dict:
-    series = [s for s in check.get("series") or [] if isinstance(s, Mapping)]
+    series = check_series(check)
     pictures = [s for s in series if drawable(s)]
     message = capped_field(check.get("message") or "", caps["message"]) or ""
     return {

@@ -95,6 +95,11 @@ def _lines(series: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [line for line in (lines if isinstance(lines, list) else [])[:12] if isinstance(line, Mapping)]
 
 
+def check_series(check: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """A check's ``series`` items, whatever else its list holds."""
+    return [s for s in check.get("series") or [] if isinstance(s, Mapping)]
+
+
 def drawable(series: Mapping[str, Any]) -> bool:
     """Whether a series is worth a picture: some line that is not a guide has two points at
     least. A one-step series would be an empty frame; its numbers are in the message."""
@@ -179,7 +184,7 @@ def draw_series(series: Mapping[str, Any]) -> Any | None:
 def plot_series(series: Mapping[str, Any]) -> str | None:
     """A check's ``series`` item drawn as a PNG data URI; None if it cannot be drawn. A series
     drawn where its result was graded (see ``drawn_elsewhere``) is not drawn again."""
-    key = series_key(series)
+    key = series_key(series) if _DRAWN else None
     if key is not None and key in _DRAWN:
         return _DRAWN[key]
     try:
@@ -215,14 +220,19 @@ def draw_all(result: Mapping[str, Any]) -> dict[str, str | None]:
     written, as it would be without it."""
     drawn: dict[str, str | None] = {}
     for check in result.get("checks") or []:
-        for series in (check.get("series") or []) if isinstance(check, Mapping) else []:
+        for series in check_series(check) if isinstance(check, Mapping) else []:
             try:
-                key = series_key(series) if isinstance(series, Mapping) and drawable(series) else None
+                key = series_key(series) if drawable(series) else None
             except Exception:  # left to be drawn, or named as undrawable, by the report itself
                 continue
             if key is not None and key not in drawn:
                 drawn[key] = plot_series(series)
     return drawn
+
+
+def with_pictures(result: Mapping[str, Any]) -> dict[str, Any]:
+    """``result`` and its pictures (``draw_all``), as a grading process sends them back."""
+    return {"result": result, "plots": draw_all(result)}
 
 
 _PNG_URI = re.compile(r"data:image/png;base64,[A-Za-z0-9+/]+={0,2}")
